@@ -1,0 +1,3 @@
+"""Real-time recommendations for Django stores."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,112 @@
+"""The app's one settings object.
+
+Everything is configured through a single ``RECOMMENDATIONS`` dict in the project's settings.
+Values are read lazily, validated against the defaults below (an unknown key is an error, so a typo
+never silently falls back to a default) and re-read when tests change settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    # Redis used for the event stream and live state. None means embedded mode: events are
+    # inserted into the database when the request's transaction commits.
+    "REDIS_URL": None,
+    # Seconds the request path waits for Redis before falling back to the database.
+    "REDIS_TIMEOUT": 0.25,
+    # After a Redis failure, the request path skips Redis for this many seconds.
+    "REDIS_RETRY_AFTER": 5.0,
+    "KEY_PREFIX": "recommendations",
+    # Dotted path to the adapter that maps item ids to the host's products.
+    "CATALOG_ADAPTER": "recommendations.catalog.ModelCatalog",
+    # With the default adapter: the product model ("app_label.Model") and its key field.
+    "PRODUCT_MODEL": None,
+    "PRODUCT_KEY_FIELD": "pk",
+    # URL name -> name of the URL kwarg that holds the item id, for automatic product-view capture.
+    "TRACKED_VIEWS": {},
+    # Identity.
+    "VISITOR_COOKIE_NAME": "recommendations_visitor",
+    "VISITOR_COOKIE_AGE": 60 * 60 * 24 * 365,
+    "VISITOR_COOKIE_SECURE": False,
+    # Consent: Sec-GPC is always honoured; DNT when RESPECT_DNT; with CONSENT_REQUIRED nothing is
+    # tracked until the consent cookie holds "granted".
+    "RESPECT_DNT": True,
+    "CONSENT_REQUIRED": False,
+    "CONSENT_COOKIE_NAME": "recommendations_consent",
+    # Beacon limits.
+    "BEACON_MAX_EVENTS": 100,
+    "BEACON_MAX_BYTES": 64 * 1024,
+    "BEACON_MAX_CLOCK_SKEW": 300,
+    "BEACON_MAX_AGE": 7 * 24 * 3600,
+    # Ingest consumer.
+    "INGEST_BATCH_SIZE": 200,
+    "INGEST_BLOCK_MS": 1000,
+    "INGEST_CLAIM_IDLE_MS": 30_000,
+    "INGEST_MAX_DELIVERIES": 5,
+    # Live state kept by the consumer.
+    "RECENT_ITEMS": 20,
+    "RECENT_ITEMS_TTL": 30 * 24 * 3600,
+    "TRENDING_HALF_LIFE": 6 * 3600,
+    "TRENDING_WEIGHTS": {"view": 1.0, "add_to_cart": 3.0, "purchase": 5.0, "click": 1.0},
+}
+
+_IMPORT_STRINGS = {"CATALOG_ADAPTER"}
+
+
+class AppSettings:
+    """Typed, lazy access to ``settings.RECOMMENDATIONS`` merged over :data:`DEFAULTS`."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        user = getattr(django_settings, "RECOMMENDATIONS", {}) or {}
+        unknown = sorted(set(user) - set(DEFAULTS))
+        if unknown:
+            raise ImproperlyConfigured(
+                f"Unknown RECOMMENDATIONS setting(s): {', '.join(unknown)}. "
+                f"Known keys: {', '.join(sorted(DEFAULTS))}."
+            )
+        merged = {**DEFAULTS, **user}
+        return merged
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in DEFAULTS:
+            raise AttributeError(name)
+        if self._cache is None:
+            self._cache = self._load()
+        value = self._cache[name]
+        if name in _IMPORT_STRINGS and isinstance(value, str):
+            value = import_string(value)
+        return value
+
+    def key(self, *parts: str) -> str:
+        """A Redis key in the app's namespace."""
+        return ":".join((self.KEY_PREFIX, *parts))
+
+    @property
+    def services_mode(self) -> bool:
+        return bool(self.REDIS_URL)
+
+    def reload(self) -> None:
+        self._cache = None
+
+
+app_settings = AppSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "RECOMMENDATIONS":
+        app_settings.reload()
+        from recommendations import redis_client
+
+        redis_client.reset()
+
+
+setting_changed.connect(_reload)

@@ -1,0 +1,35 @@
+"""Signals the app listens to and signals it sends.
+
+Sent by the host store (the app's receivers turn them into events)
+-----------------------------------------------------------------
+
+``cart_item_added(sender, request, item_id, quantity)``
+    A product was put into a cart. ``item_id`` is the product key as text.
+
+``cart_item_removed(sender, request, item_id, quantity)``
+    A product was taken out of a cart.
+
+``order_placed(sender, request, order_id, user, lines)``
+    An order was paid. ``lines`` is a list of ``(item_id, quantity, unit_price)``; each line
+    becomes a purchase event once the surrounding transaction commits, so a rolled-back order
+    records nothing. ``user`` may be None for a guest checkout.
+
+Sent by the app
+---------------
+
+``events_stored(sender, count)``
+    The ingest consumer (or the embedded sink) stored ``count`` new events.
+
+``event_dropped(sender, count, reason)``
+    ``count`` events were accepted by a page but could be stored neither in Redis nor in the
+    database. The request still succeeded; the events are lost and this is the only trace.
+"""
+
+from django.dispatch import Signal
+
+cart_item_added = Signal()
+cart_item_removed = Signal()
+order_placed = Signal()
+
+events_stored = Signal()
+event_dropped = Signal()
