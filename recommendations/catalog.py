@@ -73,7 +73,9 @@ class ModelCatalog:
             lookup = {f"{self.key_field}__in": list(missing)}
             found = {
                 str(key)
-                for key in self.get_queryset().filter(**lookup).values_list(self.key_field, flat=True)
+                for key in self.get_queryset()
+                .filter(**lookup)
+                .values_list(self.key_field, flat=True)
             }
             expiry = now + self.known_ids_ttl
             for item_id in found:

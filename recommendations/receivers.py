@@ -1,1 +1,93 @@
-"""Signal receivers."""
+"""Receivers that turn the store's signals into events; connected in ``AppConfig.ready()``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db import transaction
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from .models import Event, EventKind, VisitorLink
+from .signals import cart_item_added, cart_item_removed, order_placed
+from .tracking.api import build_record, track
+from .tracking.identity import identity_for
+from .tracking.records import EventRecord
+from .tracking.sinks import emit
+
+
+@receiver(cart_item_added, dispatch_uid="recommendations.cart_item_added")
+def record_cart_addition(
+    sender: Any, request: HttpRequest, item_id: str, quantity: int = 1, **kwargs: Any
+) -> None:
+    track(request, EventKind.ADD_TO_CART, item_id, value=quantity)
+
+
+@receiver(cart_item_removed, dispatch_uid="recommendations.cart_item_removed")
+def record_cart_removal(
+    sender: Any, request: HttpRequest, item_id: str, quantity: int = 1, **kwargs: Any
+) -> None:
+    track(request, EventKind.REMOVE_FROM_CART, item_id, value=quantity)
+
+
+@receiver(order_placed, dispatch_uid="recommendations.order_placed")
+def record_purchases(
+    sender: Any,
+    request: HttpRequest | None,
+    order_id: Any,
+    lines: list[tuple[str, int, Decimal]],
+    user: Any = None,
+    **kwargs: Any,
+) -> None:
+    """One purchase event per order line, delivered after the order's transaction commits."""
+    user_id = user.pk if user is not None else None
+    records: list[EventRecord] = []
+    for item_id, quantity, unit_price in lines:
+        context = {"order": str(order_id), "price": str(unit_price)}
+        if request is not None:
+            record = build_record(
+                request,
+                EventKind.PURCHASE,
+                item_id,
+                value=quantity,
+                context=context,
+                user_id=user_id,
+            )
+        else:
+            record = EventRecord(
+                kind=int(EventKind.PURCHASE),
+                item_id=str(item_id),
+                visitor_id=f"user-{user_id}" if user_id else f"order-{order_id}",
+                user_id=user_id,
+                value=quantity,
+                context=context,
+            )
+        if record is not None:
+            records.append(record)
+    emit(records)
+
+
+@receiver(user_logged_in, dispatch_uid="recommendations.stitch_visitor")
+def stitch_visitor(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """Attribute the visitor's anonymous history, stored and still in flight, to the user."""
+    if request is None:
+        return
+    identity = identity_for(request)
+    if not identity.allowed:
+        return
+    visitor_id = identity.visitor_id
+
+    def link() -> None:
+        VisitorLink.objects.update_or_create(visitor_id=visitor_id, defaults={"user": user})
+        Event.objects.filter(visitor_id=visitor_id, user__isnull=True).update(user=user)
+
+    transaction.on_commit(link, robust=True)
+
+
+@receiver(user_logged_out, dispatch_uid="recommendations.new_visitor_at_logout")
+def new_visitor_at_logout(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
+    """After logout the browser is a new visitor, so the next person is not attributed to the user."""
+    if request is not None:
+        identity_for(request).start_new_visitor()

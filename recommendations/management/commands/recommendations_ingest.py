@@ -1,0 +1,58 @@
+"""Run the ingest consumer: move events from the Redis stream into the database."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from recommendations.conf import app_settings
+from recommendations.tracking.ingest import Consumer, IngestStats
+
+
+class Command(BaseCommand):
+    help = "Consume tracked events from the Redis stream and store them (stops on SIGTERM/SIGINT)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--name",
+            help="Consumer name; reuse it across restarts to resume its own pending messages.",
+        )
+        parser.add_argument("--batch-size", type=int, help="Messages read per batch.")
+        parser.add_argument(
+            "--until-idle",
+            action="store_true",
+            help="Stop once the stream has nothing left to read instead of waiting for more.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not app_settings.services_mode:
+            raise CommandError(
+                "RECOMMENDATIONS['REDIS_URL'] is not set: in embedded mode events are stored directly "
+                "and there is nothing to ingest."
+            )
+        if options["batch_size"] is not None and options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        consumer = Consumer(options["name"], batch_size=options["batch_size"])
+        self.stdout.write(
+            f"Consumer {consumer.name} reading {consumer.stream} (group {consumer.group})"
+        )
+        self.stdout.flush()
+        stats = consumer.run(stop, until_idle=options["until_idle"], on_batch=self._report)
+        self.stdout.write(self._summary(stats))
+
+    def _report(self, stats: IngestStats) -> None:
+        if self.verbosity >= 2:
+            self.stdout.write(self._summary(stats))
+
+    @staticmethod
+    def _summary(stats: IngestStats) -> str:
+        return (
+            f"messages={stats.messages} stored={stats.stored} duplicates={stats.duplicates} "
+            f"dead_lettered={stats.dead_lettered}"
+        )

@@ -1,0 +1,62 @@
+"""Redis connections for the app, with a breaker for the request path.
+
+Pages must not slow down when Redis is away, so the request path uses short timeouts and, after a
+failure, skips Redis for ``REDIS_RETRY_AFTER`` seconds instead of paying a timeout per request.
+Long-running consumers use :func:`get_redis` with ``timeout=None``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import redis
+
+from .conf import app_settings
+
+_lock = threading.Lock()
+_clients: dict[float | None, redis.Redis] = {}
+_down_until = 0.0
+
+
+def get_redis(timeout: float | None = -1.0) -> redis.Redis:
+    """A client for ``RECOMMENDATIONS['REDIS_URL']``; ``timeout=-1`` means the request-path timeout."""
+    url = app_settings.REDIS_URL
+    if not url:
+        raise RuntimeError("RECOMMENDATIONS['REDIS_URL'] is not set (embedded mode).")
+    if timeout == -1.0:
+        timeout = app_settings.REDIS_TIMEOUT
+    client = _clients.get(timeout)
+    if client is None:
+        with _lock:
+            client = _clients.get(timeout)
+            if client is None:
+                client = redis.Redis.from_url(
+                    url,
+                    socket_timeout=timeout,
+                    socket_connect_timeout=timeout if timeout is not None else 5.0,
+                    health_check_interval=30,
+                )
+                _clients[timeout] = client
+    return client
+
+
+def available() -> bool:
+    """False while the breaker is open after a recent failure."""
+    return time.monotonic() >= _down_until
+
+
+def mark_down() -> None:
+    """Open the breaker: the request path skips Redis for a while."""
+    global _down_until
+    _down_until = time.monotonic() + app_settings.REDIS_RETRY_AFTER
+
+
+def reset() -> None:
+    """Forget clients and close the breaker (settings changed, or after a fork in tests)."""
+    global _down_until
+    with _lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+        _down_until = 0.0

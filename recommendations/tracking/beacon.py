@@ -1,0 +1,223 @@
+"""Validation of event batches sent by browsers and headless clients.
+
+A batch is all or nothing: if any event is invalid the whole batch is refused with one error per
+problem (event index and field), so a client never has to guess which events were kept.
+Identity is not part of the payload: ``user`` or ``visitor`` fields are refused as unknown fields.
+
+Limits (settings): ``BEACON_MAX_EVENTS`` events per batch, ``BEACON_MAX_BYTES`` per body, client
+timestamps no more than ``BEACON_MAX_CLOCK_SKEW`` seconds ahead nor ``BEACON_MAX_AGE`` seconds old.
+Purchases are not accepted from clients: they come from the store's ``order_placed`` signal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from django.utils import timezone
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+)
+
+from recommendations.catalog import get_catalog
+from recommendations.conf import app_settings
+from recommendations.models import EventKind
+
+from .records import EventRecord
+
+BEACON_KINDS = (
+    "view",
+    "add_to_cart",
+    "remove_from_cart",
+    "rating",
+    "review",
+    "impression",
+    "click",
+    "search",
+)
+
+
+def _clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (lone surrogate found)") from None
+    return value
+
+
+Text = Annotated[str, Strict(), AfterValidator(_clean_text)]
+CONTEXT_MAX_KEYS = 16
+CONTEXT_KEY_MAX = 32
+CONTEXT_VALUE_MAX = 512
+
+
+@dataclass(frozen=True)
+class BeaconError:
+    field: str
+    message: str
+    index: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"field": self.field, "message": self.message}
+        if self.index is not None:
+            data["index"] = self.index
+        return data
+
+
+class BeaconEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    event_id: Annotated[UUID, Strict(False)]
+    kind: Literal[BEACON_KINDS]  # type: ignore[valid-type]
+    item_id: Annotated[Text, Field(min_length=1, max_length=64)] | None = None
+    value: float | None = None
+    ts: Annotated[datetime, Strict(False)] | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("context")
+    @classmethod
+    def _flat_context(cls, context: dict[str, Any]) -> dict[str, Any]:
+        if len(context) > CONTEXT_MAX_KEYS:
+            raise ValueError(f"at most {CONTEXT_MAX_KEYS} keys")
+        for key, value in context.items():
+            if len(key) > CONTEXT_KEY_MAX:
+                raise ValueError(f"key {key[:40]!r} is longer than {CONTEXT_KEY_MAX} characters")
+            _clean_text(key)
+            if isinstance(value, str):
+                if len(value) > CONTEXT_VALUE_MAX:
+                    raise ValueError(f"{key!r} is longer than {CONTEXT_VALUE_MAX} characters")
+                _clean_text(value)
+            elif isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{key!r} must be a finite number")
+            elif value is not None and not isinstance(value, int | float | bool):
+                raise ValueError(f"{key!r} must be a string, number, boolean or null")
+        return context
+
+    @field_validator("ts")
+    @classmethod
+    def _recent(cls, ts: datetime | None) -> datetime | None:
+        if ts is None:
+            return None
+        if ts.tzinfo is None:
+            raise ValueError("must include a timezone (ISO 8601 with Z or an offset)")
+        now = timezone.now()
+        if ts > now + timedelta(seconds=app_settings.BEACON_MAX_CLOCK_SKEW):
+            raise ValueError("is in the future")
+        if ts < now - timedelta(seconds=app_settings.BEACON_MAX_AGE):
+            raise ValueError("is too old")
+        return ts
+
+    def rule_errors(self, index: int) -> list[BeaconError]:
+        """Rules that tie fields to the kind; reported against the field they concern."""
+        errors = []
+        if self.kind != "search" and self.item_id is None:
+            errors.append(BeaconError("item_id", f"required for kind {self.kind!r}", index))
+        if self.kind == "rating" and (self.value is None or not 1 <= self.value <= 5):
+            errors.append(BeaconError("value", "a rating must be a number from 1 to 5", index))
+        return errors
+
+
+class BeaconBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    events: list[Any]
+
+
+class BeaconRejected(Exception):
+    def __init__(self, errors: list[BeaconError]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def parse_batch(body: bytes) -> list[BeaconEvent]:
+    """Validate a JSON body ``{"events": [...]}``; raise :class:`BeaconRejected` listing every problem."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BeaconRejected([BeaconError("body", f"not valid JSON: {exc}")]) from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+        raise BeaconRejected([BeaconError("events", 'expected an object {"events": [...]}')])
+    extra = sorted(set(payload) - {"events"})
+    if extra:
+        raise BeaconRejected([BeaconError(name, "unknown field") for name in extra])
+    raw_events = payload["events"]
+    if not raw_events:
+        raise BeaconRejected([BeaconError("events", "must not be empty")])
+    limit = app_settings.BEACON_MAX_EVENTS
+    if len(raw_events) > limit:
+        raise BeaconRejected(
+            [BeaconError("events", f"too many events: {len(raw_events)} (at most {limit})")]
+        )
+
+    events: list[BeaconEvent] = []
+    errors: list[BeaconError] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            event = BeaconEvent.model_validate(raw)
+        except ValidationError as exc:
+            errors.extend(_errors_of(index, exc))
+        else:
+            events.append(event)
+            errors.extend(event.rule_errors(index))
+    if not errors:
+        errors = _unknown_items(events)
+    if errors:
+        raise BeaconRejected(errors)
+    return events
+
+
+def _errors_of(index: int, exc: ValidationError) -> list[BeaconError]:
+    out = []
+    for error in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in error["loc"]) or "event"
+        message = error["msg"].removeprefix("Value error, ")
+        out.append(BeaconError(field, message, index))
+    return out
+
+
+def _unknown_items(events: list[BeaconEvent]) -> list[BeaconError]:
+    wanted = {event.item_id for event in events if event.item_id is not None}
+    known = get_catalog().existing_ids(wanted) if wanted else set()
+    return [
+        BeaconError("item_id", f"unknown item {event.item_id!r}", index)
+        for index, event in enumerate(events)
+        if event.item_id is not None and event.item_id not in known
+    ]
+
+
+def to_records(
+    events: list[BeaconEvent], *, visitor_id: str, user_id: int | None
+) -> list[EventRecord]:
+    """Records attributed to the server-side identity, never to anything in the payload."""
+    return [
+        EventRecord(
+            event_id=str(event.event_id),
+            kind=int(EventKind.from_name(event.kind)),
+            item_id=event.item_id or "",
+            visitor_id=visitor_id,
+            user_id=user_id,
+            value=event.value,
+            client_ts=event.ts,
+            context=event.context,
+        )
+        for event in events
+    ]

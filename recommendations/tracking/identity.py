@@ -1,0 +1,83 @@
+"""Who an event belongs to, decided on the server only.
+
+A visitor is a random id in a signed cookie; a user is ``request.user``. Nothing in a request body
+can name either, so a client cannot write events as someone else.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+
+from recommendations.conf import app_settings
+
+_SALT = "recommendations.visitor"
+
+
+class Identity:
+    """The visitor and user of one request; attached to it as ``request.recommendations``."""
+
+    __slots__ = ("_request", "_visitor_id", "allowed", "rotate", "set_cookie")
+
+    def __init__(self, request: HttpRequest, *, allowed: bool) -> None:
+        self._request = request
+        self._visitor_id: str | None = None
+        self.allowed = allowed
+        self.set_cookie = False
+        self.rotate = False
+
+    @property
+    def visitor_id(self) -> str:
+        """The visitor id from the cookie, or a new one that the response will set."""
+        if self._visitor_id is None:
+            visitor_id = _read_cookie(self._request)
+            if visitor_id is None:
+                visitor_id = uuid.uuid4().hex
+                self.set_cookie = True
+            self._visitor_id = visitor_id
+        return self._visitor_id
+
+    @property
+    def user_id(self) -> int | None:
+        user = getattr(self._request, "user", None)
+        if user is not None and user.is_authenticated:
+            return user.pk
+        return None
+
+    def start_new_visitor(self) -> None:
+        """Forget the current visitor id (at logout, so the next person is somebody new)."""
+        self._visitor_id = uuid.uuid4().hex
+        self.set_cookie = True
+
+    def apply(self, response: HttpResponse) -> None:
+        if self.set_cookie and self.allowed:
+            response.set_signed_cookie(
+                app_settings.VISITOR_COOKIE_NAME,
+                self._visitor_id,
+                salt=_SALT,
+                max_age=app_settings.VISITOR_COOKIE_AGE,
+                secure=app_settings.VISITOR_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+
+
+def _read_cookie(request: HttpRequest) -> str | None:
+    try:
+        value = request.get_signed_cookie(app_settings.VISITOR_COOKIE_NAME, salt=_SALT)
+    except (KeyError, signing.BadSignature):
+        return None
+    return value if len(value) == 32 and value.isalnum() else None
+
+
+def identity_for(request: HttpRequest) -> Identity:
+    """The request's identity, created on first use when the middleware did not run."""
+    identity = getattr(request, "recommendations", None)
+    if identity is None:
+        from .consent import tracking_allowed
+
+        identity = Identity(request, allowed=tracking_allowed(request))
+        request.recommendations = identity
+    return identity

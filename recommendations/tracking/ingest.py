@@ -1,0 +1,204 @@
+"""The ingest consumer: Redis stream → PostgreSQL, exactly once per event.
+
+Delivery is at-least-once and storage de-duplicates by ``event_id``, so the order is always
+*store, then acknowledge*: a consumer killed between the two leaves its messages pending, and
+whoever reads them next (itself after a restart, or another consumer after ``INGEST_CLAIM_IDLE_MS``)
+stores nothing twice. Acknowledged messages are deleted, so the stream holds only unprocessed work.
+
+A message that cannot be decoded, or that keeps failing on its own ``INGEST_MAX_DELIVERIES`` times,
+is moved to the dead-letter stream with the reason; the rest of its batch goes through.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+
+from recommendations import redis_client
+from recommendations.conf import app_settings
+from recommendations.signals import events_stored
+
+from . import live
+from .records import EventRecord, loads
+from .sinks import STREAM_FIELD, stream_key
+from .store import insert_events
+
+logger = logging.getLogger("recommendations.ingest")
+
+Message = tuple[bytes, dict[bytes, bytes]]
+
+_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def dead_letter_key() -> str:
+    return app_settings.key("events", "dead")
+
+
+def group_name() -> str:
+    return "recommendations-ingest"
+
+
+@dataclass
+class IngestStats:
+    messages: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+
+
+class Consumer:
+    """One member of the ingest consumer group."""
+
+    def __init__(self, name: str | None = None, *, batch_size: int | None = None) -> None:
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.batch_size = batch_size or app_settings.INGEST_BATCH_SIZE
+        self.redis = redis_client.get_redis(timeout=None)
+        self.stream = stream_key()
+        self.group = group_name()
+        self.stats = IngestStats()
+        self._check_own_pending = True
+        self._last_claim = 0.0
+
+    def ensure_group(self) -> None:
+        try:
+            self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def run(
+        self,
+        stop: threading.Event | None = None,
+        *,
+        until_idle: bool = False,
+        on_batch: Callable[[IngestStats], None] | None = None,
+    ) -> IngestStats:
+        """Consume until ``stop`` is set (or, with ``until_idle``, until nothing is left to read)."""
+        stop = stop or threading.Event()
+        backoff = 0.5
+        self.ensure_group()
+        while not stop.is_set():
+            try:
+                handled = self.step()
+                backoff = 0.5
+            except (redis.ConnectionError, redis.TimeoutError, *_UNAVAILABLE) as exc:
+                logger.warning("Ingest paused (%s); retrying in %.1fs", exc, backoff)
+                self._check_own_pending = True
+                close_old_connections()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            if on_batch is not None and handled:
+                on_batch(self.stats)
+            if until_idle and not handled:
+                break
+        return self.stats
+
+    def step(self) -> int:
+        """Read and process one batch; return how many messages it held."""
+        messages = self._claim_stale() or self._read(own_pending=self._check_own_pending)
+        if self._check_own_pending and not messages:
+            self._check_own_pending = False
+            messages = self._read(own_pending=False)
+        if messages:
+            self.process(messages)
+        return len(messages)
+
+    def _read(self, *, own_pending: bool) -> list[Message]:
+        block = None if own_pending else app_settings.INGEST_BLOCK_MS
+        reply = self.redis.xreadgroup(
+            self.group,
+            self.name,
+            {self.stream: "0" if own_pending else ">"},
+            count=self.batch_size,
+            block=block,
+        )
+        if not reply:
+            return []
+        entries = reply[0][1] if isinstance(reply, list) else next(iter(reply.values()))[0]
+        return [(msg_id, fields) for msg_id, fields in entries if fields]
+
+    def _claim_stale(self) -> list[Message]:
+        """Take over messages another consumer read but never acknowledged (it crashed)."""
+        idle_ms = app_settings.INGEST_CLAIM_IDLE_MS
+        now = time.monotonic()
+        if now - self._last_claim < idle_ms / 2000:
+            return []
+        self._last_claim = now
+        _cursor, claimed, *_ = self.redis.xautoclaim(
+            self.stream, self.group, self.name, min_idle_time=idle_ms, count=self.batch_size
+        )
+        if claimed:
+            logger.info("Claimed %d message(s) left pending by another consumer", len(claimed))
+        return [(msg_id, fields) for msg_id, fields in claimed if fields]
+
+    def process(self, messages: list[Message]) -> None:
+        decoded: list[tuple[bytes, list[EventRecord]]] = []
+        for msg_id, fields in messages:
+            try:
+                decoded.append((msg_id, loads(fields[STREAM_FIELD])))
+            except (KeyError, TypeError, ValueError) as exc:
+                self._dead_letter(msg_id, fields, f"undecodable: {exc!r}")
+        if not decoded:
+            return
+        try:
+            self._store([msg_id for msg_id, _ in decoded], [r for _, recs in decoded for r in recs])
+        except _UNAVAILABLE:
+            raise
+        except DatabaseError as exc:
+            logger.warning(
+                "Batch of %d message(s) failed (%s); retrying one by one", len(decoded), exc
+            )
+            for msg_id, records in decoded:
+                self._store_alone(msg_id, records, messages)
+
+    def _store(self, msg_ids: list[bytes], records: list[EventRecord]) -> None:
+        new = insert_events(records)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xack(self.stream, self.group, *msg_ids)
+        pipe.xdel(self.stream, *msg_ids)
+        pipe.hdel(self._failures_key(), *msg_ids)
+        pipe.execute()
+        self.stats.messages += len(msg_ids)
+        self.stats.stored += len(new)
+        self.stats.duplicates += len(records) - len(new)
+        if new:
+            try:
+                live.update(self.redis, new)
+            except redis.RedisError:
+                logger.exception("Live state not updated for %d event(s)", len(new))
+            events_stored.send(sender=Consumer, count=len(new))
+
+    def _store_alone(self, msg_id: bytes, records: list[EventRecord], batch: list[Message]) -> None:
+        try:
+            self._store([msg_id], records)
+        except _UNAVAILABLE:
+            raise
+        except DatabaseError as exc:
+            failures = self.redis.hincrby(self._failures_key(), msg_id, 1)
+            if failures >= app_settings.INGEST_MAX_DELIVERIES:
+                fields = dict(batch)[msg_id]
+                self._dead_letter(msg_id, fields, f"failed {failures} times: {exc}")
+            else:
+                self._check_own_pending = True
+
+    def _dead_letter(self, msg_id: bytes, fields: dict[bytes, bytes], reason: str) -> None:
+        logger.error("Message %s moved to the dead-letter stream: %s", msg_id.decode(), reason)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.xadd(dead_letter_key(), {**fields, b"reason": reason[:1000], b"id": msg_id})
+        pipe.xack(self.stream, self.group, msg_id)
+        pipe.xdel(self.stream, msg_id)
+        pipe.hdel(self._failures_key(), msg_id)
+        pipe.execute()
+        self.stats.dead_lettered += 1
+
+    def _failures_key(self) -> str:
+        return app_settings.key("events", "failures")

@@ -1,0 +1,105 @@
+"""Live state in Redis, kept by the ingest consumer: recent items and trending counters.
+
+Trending is a time-decayed count per item. Instead of decaying every counter as time passes, each
+increment is scaled up by ``2 ** ((ts - epoch) / half_life)``; ranking by the stored score is then
+ranking by decayed count. Scores are rebased onto a newer epoch before they grow too large.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+
+import redis
+
+from recommendations.conf import app_settings
+from recommendations.models import EventKind
+
+from .records import EventRecord
+
+_RECENT_KINDS = {int(EventKind.VIEW), int(EventKind.ADD_TO_CART), int(EventKind.PURCHASE)}
+_REBASE_AFTER_HALF_LIVES = 32
+
+
+def recent_key(*, visitor_id: str | None = None, user_id: int | None = None) -> str:
+    if user_id is not None:
+        return app_settings.key("recent", "user", str(user_id))
+    return app_settings.key("recent", "visitor", str(visitor_id))
+
+
+def trending_key() -> str:
+    return app_settings.key("trending")
+
+
+def _epoch_key() -> str:
+    return app_settings.key("trending", "epoch")
+
+
+def update(client: redis.Redis, records: Iterable[EventRecord]) -> None:
+    """Fold newly stored events into the live state (one pipelined round trip)."""
+    weights = {
+        int(EventKind.from_name(name)): w for name, w in app_settings.TRENDING_WEIGHTS.items()
+    }
+    half_life = float(app_settings.TRENDING_HALF_LIFE)
+    epoch = _current_epoch(client, half_life)
+    limit = app_settings.RECENT_ITEMS
+    ttl = app_settings.RECENT_ITEMS_TTL
+    trending: dict[str, float] = {}
+    pipe = client.pipeline(transaction=False)
+    for record in sorted(records, key=lambda r: r.ts):
+        if record.kind in _RECENT_KINDS and record.item_id:
+            keys = [recent_key(visitor_id=record.visitor_id)]
+            if record.user_id is not None:
+                keys.append(recent_key(user_id=record.user_id))
+            for key in keys:
+                pipe.lrem(key, 0, record.item_id)
+                pipe.lpush(key, record.item_id)
+                pipe.ltrim(key, 0, limit - 1)
+                pipe.expire(key, ttl)
+        weight = weights.get(record.kind)
+        if weight and record.item_id:
+            boost = weight * 2.0 ** ((record.ts.timestamp() - epoch) / half_life)
+            trending[record.item_id] = trending.get(record.item_id, 0.0) + boost
+    for item_id, score in trending.items():
+        pipe.zincrby(trending_key(), score, item_id)
+    pipe.execute()
+
+
+def _current_epoch(client: redis.Redis, half_life: float) -> float:
+    now = time.time()
+    stored = client.get(_epoch_key())
+    if stored is None:
+        client.set(_epoch_key(), now, nx=True)
+        return float(client.get(_epoch_key()))
+    epoch = float(stored)
+    if now - epoch > _REBASE_AFTER_HALF_LIVES * half_life:
+        factor = 2.0 ** (-(now - epoch) / half_life)
+        pipe = client.pipeline(transaction=True)
+        pipe.zunionstore(trending_key(), {trending_key(): factor})
+        pipe.set(_epoch_key(), now)
+        pipe.execute()
+        epoch = now
+    return epoch
+
+
+def recent_items(
+    client: redis.Redis,
+    *,
+    visitor_id: str | None = None,
+    user_id: int | None = None,
+    limit: int = 10,
+) -> list[str]:
+    """Most recent first."""
+    key = recent_key(visitor_id=visitor_id, user_id=user_id)
+    return [item.decode() for item in client.lrange(key, 0, limit - 1)]
+
+
+def trending(client: redis.Redis, limit: int = 10) -> list[tuple[str, float]]:
+    """``(item_id, decayed count now)``, highest first."""
+    stored = client.get(_epoch_key())
+    if stored is None:
+        return []
+    scale = 2.0 ** (-(time.time() - float(stored)) / float(app_settings.TRENDING_HALF_LIFE))
+    rows = client.zrevrange(trending_key(), 0, limit - 1, withscores=True)
+    return [(item.decode(), score * scale) for item, score in rows if math.isfinite(score)]
