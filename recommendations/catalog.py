@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from django.apps import apps
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
 
 from .conf import app_settings
@@ -68,9 +68,9 @@ class ModelCatalog:
         now = time.monotonic()
         wanted = set(item_ids)
         known = {i for i in wanted if self._known.get(i, 0.0) > now}
-        missing = wanted - known
+        missing = [i for i in wanted - known if self._is_valid_key(i)]
         if missing:
-            lookup = {f"{self.key_field}__in": list(missing)}
+            lookup = {f"{self.key_field}__in": missing}
             found = {
                 str(key)
                 for key in self.get_queryset()
@@ -82,6 +82,16 @@ class ModelCatalog:
                 self._known[item_id] = expiry
             known |= found
         return known
+
+    def _is_valid_key(self, item_id: str) -> bool:
+        """Whether ``item_id`` can be a value of the key field at all (``"abc"`` for an integer pk can't)."""
+        meta = self.model._meta
+        field = meta.pk if self.key_field == "pk" else meta.get_field(self.key_field)
+        try:
+            field.to_python(item_id)
+        except ValidationError:
+            return False
+        return True
 
     def describe(self, item_ids: Iterable[str]) -> dict[str, ItemInfo]:
         """ItemInfo for each existing id, keyed by id."""

@@ -9,12 +9,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from recommendations.conf import app_settings
 from recommendations.tracking.beacon import BeaconRejected, parse_batch, to_records
 from recommendations.tracking.identity import identity_for
 from recommendations.tracking.sinks import Outcome, deliver
 
-_JSON_TYPES = ("application/json", "text/plain")
+from .parsers import RawJSONParser, RawTextParser
 
 
 class EventBatchView(APIView):
@@ -33,25 +32,10 @@ class EventBatchView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "recommendations_events"
-    parser_classes: list = []
+    parser_classes = [RawJSONParser, RawTextParser]
 
     def post(self, request: Request) -> Response:
-        content_type = request.content_type.split(";")[0].strip().lower()
-        if content_type not in _JSON_TYPES:
-            return Response(
-                {
-                    "detail": f"Content-Type must be application/json, not {content_type or 'empty'!r}."
-                },
-                status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            )
-        limit = app_settings.BEACON_MAX_BYTES
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        if not declared.isdigit() or int(declared) > limit:
-            return _too_large(limit)
-        body = request.stream.read(limit + 1) if request.stream else b""
-        if len(body) > limit:
-            return _too_large(limit)
-
+        body = request.data
         try:
             events = parse_batch(body)
         except BeaconRejected as rejected:
@@ -81,10 +65,3 @@ class EventBatchView(APIView):
                 headers={"Retry-After": "5"},
             )
         return Response({"accepted": len(records)}, status=status.HTTP_202_ACCEPTED)
-
-
-def _too_large(limit: int) -> Response:
-    return Response(
-        {"detail": f"Request body is larger than {limit} bytes."},
-        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    )
