@@ -1,0 +1,445 @@
+"""A synthetic demo store: catalogue, customers with tastes, and weeks of their behaviour.
+
+The behaviour is not uniform noise: each customer prefers two or three categories and reacts to
+price, products have heavy-tailed popularity, and some products are usually bought together. That
+gives the recommendation models something to find, and the demo something to show.
+
+Everything is derived from ``--seed`` through separate random streams (catalogue, customers, and
+one per visitor), so re-running with the same seed creates the same rows; keys (SKU, username, order
+number, event id) are deterministic, so a re-run only adds what is missing.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from statistics import median
+from typing import TypeVar
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from recommendations.models import EventKind
+from recommendations.tracking.records import EventRecord
+from recommendations.tracking.store import insert_events
+
+from .demo_data import CARE, CATEGORIES, COLOURS, FIRST_NAMES, LAST_NAMES, STYLES, CategorySpec
+from .models import Category, Order, OrderLine, Product
+
+SEED_NAMESPACE = uuid.UUID("5b0c1f8e-2f1e-4c55-9a51-0d6f3c1f7e42")
+EVENT_BATCH = 5000
+QUERY_CHUNK = 2000
+# Shoppers browse more in the evening: relative weight of each hour of the day (UTC).
+HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 6, 6, 5, 5, 5, 6, 8, 10, 11, 10, 7, 3)
+
+T = TypeVar("T")
+#: Wraps a list being worked through, e.g. in a progress bar: ``progress(items, description)``.
+Progress = Callable[[list, str], Iterable]
+
+
+def no_progress(items: list, description: str) -> Iterable:
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class SeedOptions:
+    products: int = 300
+    customers: int = 300
+    days: int = 28
+    seed: int = 42
+
+
+@dataclass(slots=True)
+class SeedReport:
+    categories: int = 0
+    products: int = 0
+    customers: int = 0
+    orders: int = 0
+    order_lines: int = 0
+    events_generated: int = 0
+    events_stored: int = 0
+
+
+@dataclass(slots=True)
+class ShelfItem:
+    """What the simulation knows about one product."""
+
+    pk: int
+    category: str
+    price: Decimal
+    popularity: float
+    sellable: bool
+    partners: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Shopper:
+    username: str | None
+    user_id: int | None
+    visitor_id: str
+    code: str
+    email: str
+    categories: tuple[str, ...]
+    price_sensitivity: float
+    sessions_per_week: float
+
+
+@dataclass(slots=True)
+class PlannedOrder:
+    number: str
+    user_id: int | None
+    email: str
+    created: datetime
+    lines: list[tuple[int, int, Decimal]]
+    events: list[EventRecord] = field(default_factory=list)
+
+
+def chunked(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def seed_demo_store(options: SeedOptions, progress: Progress = no_progress) -> SeedReport:
+    """Create the demo store described by ``options``, adding only what is missing."""
+    report = SeedReport()
+    end = timezone.now().replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=options.days)
+    with transaction.atomic():
+        categories = ensure_categories(report)
+        shelf = ensure_products(options, categories, start, report)
+        shoppers = ensure_customers(options, start, report) + guests(options)
+        orders: list[PlannedOrder] = []
+        events: list[EventRecord] = []
+        for shopper in progress(shoppers, "Simulating shoppers"):
+            simulate_shopper(options.seed, shopper, shelf, start, options.days, orders, events)
+        write_orders(orders, report)
+        for order in orders:
+            events.extend(order.events)
+        report.events_generated = len(events)
+        batches = list(chunked(events, EVENT_BATCH))
+        for batch in progress(batches, "Storing events"):
+            report.events_stored += len(insert_events(batch))
+    return report
+
+
+def ensure_categories(report: SeedReport) -> dict[str, Category]:
+    categories = {}
+    for spec in CATEGORIES:
+        category, created = Category.objects.get_or_create(
+            slug=spec.slug, defaults={"name": spec.name}
+        )
+        report.categories += created
+        categories[spec.slug] = category
+    return categories
+
+
+def _price(rng: random.Random, low: float, high: float) -> Decimal:
+    """Log-uniform between the bounds, ending in .99 like shop prices do."""
+    raw = math.exp(rng.uniform(math.log(low), math.log(high)))
+    return Decimal(max(round(raw), 2)) - Decimal("0.01")
+
+
+def _new_product(
+    rng: random.Random, index: int, spec: CategorySpec, category: Category, start: datetime
+) -> Product:
+    style, colour = rng.choice(STYLES), rng.choice(COLOURS)
+    noun, material, brand = (
+        rng.choice(spec.nouns),
+        rng.choice(spec.materials),
+        rng.choice(spec.brands),
+    )
+    title = f"{style} {colour} {noun}"
+    description = (
+        f"A {style.lower()} {noun.lower()} in {colour.lower()} {material}, by {brand}. "
+        f"{rng.choice(spec.selling_points)} {rng.choice(CARE)}"
+    )
+    return Product(
+        sku=f"{spec.code}-{index + 1:05d}",
+        title=title,
+        slug=slugify(title),
+        description=description,
+        category=category,
+        brand=brand,
+        tags=", ".join([style.lower(), colour.lower(), material, noun.lower()]),
+        price=_price(rng, *spec.price_range),
+        stock=0 if rng.random() < 0.06 else rng.randint(3, 120),
+        active=rng.random() > 0.03,
+        created=start - timedelta(days=rng.uniform(0, 180)),
+    )
+
+
+def ensure_products(
+    options: SeedOptions, categories: dict[str, Category], start: datetime, report: SeedReport
+) -> list[ShelfItem]:
+    rng = random.Random(f"{options.seed}:products")
+    planned = []
+    for index in range(options.products):
+        spec = CATEGORIES[index % len(CATEGORIES)]
+        planned.append(_new_product(rng, index, spec, categories[spec.slug], start))
+    popularity = [rng.paretovariate(1.3) for _ in planned]
+    existing = set()
+    for chunk in chunked([p.sku for p in planned], QUERY_CHUNK):
+        existing |= set(Product.objects.filter(sku__in=chunk).values_list("sku", flat=True))
+    missing = [p for p in planned if p.sku not in existing]
+    Product.objects.bulk_create(missing, batch_size=500)
+    report.products = len(missing)
+
+    stored: dict[str, tuple[int, int, bool, Decimal]] = {}
+    for chunk in chunked([p.sku for p in planned], QUERY_CHUNK):
+        for sku, pk, stock, active, price in Product.objects.filter(sku__in=chunk).values_list(
+            "sku", "pk", "stock", "active", "price"
+        ):
+            stored[sku] = (pk, stock, active, price)
+    shelf = []
+    for product, weight in zip(planned, popularity, strict=True):
+        pk, stock, active, price = stored[product.sku]
+        if active:
+            item = ShelfItem(pk, product.category.slug, price, weight, sellable=stock > 0)
+            shelf.append(item)
+    _pair_partners(rng, shelf)
+    return shelf
+
+
+def _pair_partners(rng: random.Random, shelf: list[ShelfItem]) -> None:
+    """Give each product one or two companions from the categories it sells alongside."""
+    by_category: dict[str, list[ShelfItem]] = {}
+    for item in shelf:
+        by_category.setdefault(item.category, []).append(item)
+    partners_of = {spec.slug: spec.partners for spec in CATEGORIES}
+    for item in shelf:
+        pool = [p for slug in partners_of[item.category] for p in by_category.get(slug, [])]
+        if pool:
+            item.partners = [p.pk for p in rng.sample(pool, k=min(len(pool), rng.choice((1, 2))))]
+
+
+def ensure_customers(options: SeedOptions, start: datetime, report: SeedReport) -> list[Shopper]:
+    rng = random.Random(f"{options.seed}:customers")
+    slugs = [spec.slug for spec in CATEGORIES]
+    width = max(3, len(str(options.customers)))
+    planned: list[tuple[User, tuple[str, ...], float, float]] = []
+    for i in range(1, options.customers + 1):
+        username = f"customer{i:0{width}d}"
+        user = User(
+            username=username,
+            first_name=rng.choice(FIRST_NAMES),
+            last_name=rng.choice(LAST_NAMES),
+            email=f"{username}@example.com",
+            date_joined=start - timedelta(days=rng.uniform(1, 365)),
+        )
+        tastes = tuple(rng.sample(slugs, k=rng.choice((2, 2, 3))))
+        planned.append((user, tastes, rng.random(), rng.lognormvariate(0.7, 0.6)))
+    usernames = [user.username for user, *_ in planned]
+    existing: dict[str, int] = {}
+    for chunk in chunked(usernames, QUERY_CHUNK):
+        existing.update(User.objects.filter(username__in=chunk).values_list("username", "pk"))
+    missing = [user for user, *_ in planned if user.username not in existing]
+    for user in missing:
+        user.password = make_password(None)
+    User.objects.bulk_create(missing, batch_size=500)
+    report.customers = len(missing)
+    for chunk in chunked([u.username for u in missing], QUERY_CHUNK):
+        existing.update(User.objects.filter(username__in=chunk).values_list("username", "pk"))
+    return [
+        Shopper(
+            username=user.username,
+            user_id=existing[user.username],
+            visitor_id=f"seed-{existing[user.username]}",
+            code=f"C{i:0{width}d}",
+            email=user.email,
+            categories=tastes,
+            price_sensitivity=sensitivity,
+            sessions_per_week=weekly,
+        )
+        for i, (user, tastes, sensitivity, weekly) in enumerate(planned, start=1)
+    ]
+
+
+def guests(options: SeedOptions) -> list[Shopper]:
+    """Visitors without an account: fewer sessions, the occasional guest checkout."""
+    rng = random.Random(f"{options.seed}:guests")
+    slugs = [spec.slug for spec in CATEGORIES]
+    return [
+        Shopper(
+            username=None,
+            user_id=None,
+            visitor_id=f"seed-guest-{i:04d}",
+            code=f"G{i:04d}",
+            email=f"guest{i:04d}@example.com",
+            categories=tuple(rng.sample(slugs, k=2)),
+            price_sensitivity=rng.random(),
+            sessions_per_week=rng.uniform(0.2, 0.8),
+        )
+        for i in range(1, options.customers // 2 + 1)
+    ]
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    threshold, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= threshold:
+            return k
+        k += 1
+
+
+class _Recorder:
+    """Builds the shopper's events with ids derived from the seed, so re-runs dedupe."""
+
+    def __init__(self, seed: int, shopper: Shopper) -> None:
+        self.prefix = f"seed:{seed}:{shopper.code}"
+        self.shopper = shopper
+        self.count = 0
+
+    def __call__(
+        self, kind: int, item: ShelfItem, ts: datetime, value: float | None = None
+    ) -> EventRecord:
+        self.count += 1
+        return EventRecord(
+            kind=kind,
+            item_id=str(item.pk),
+            visitor_id=self.shopper.visitor_id,
+            user_id=self.shopper.user_id,
+            value=value,
+            ts=ts,
+            event_id=str(uuid.uuid5(SEED_NAMESPACE, f"{self.prefix}:{self.count}")),
+        )
+
+
+class _Chooser:
+    """Picks products for one shopper: popular items more often, cheap ones if price-sensitive."""
+
+    def __init__(self, shopper: Shopper, shelf: list[ShelfItem], rng: random.Random) -> None:
+        self.rng = rng
+        self.by_pk = {item.pk: item for item in shelf}
+        self.by_category: dict[str, tuple[list[ShelfItem], list[float]]] = {}
+        grouped: dict[str, list[ShelfItem]] = {}
+        for item in shelf:
+            grouped.setdefault(item.category, []).append(item)
+        for slug, items in grouped.items():
+            typical = float(median(float(i.price) for i in items))
+            exponent = 1.5 * shopper.price_sensitivity
+            weights = [i.popularity * (typical / float(i.price)) ** exponent for i in items]
+            self.by_category[slug] = (items, weights)
+        self.categories = sorted(self.by_category)
+
+    def pick(self, category: str) -> ShelfItem | None:
+        if category not in self.by_category:
+            return None
+        items, weights = self.by_category[category]
+        return self.rng.choices(items, weights)[0]
+
+
+def simulate_shopper(
+    seed: int,
+    shopper: Shopper,
+    shelf: list[ShelfItem],
+    start: datetime,
+    days: int,
+    orders: list[PlannedOrder],
+    events: list[EventRecord],
+) -> None:
+    """Append the shopper's sessions (events) and paid orders over ``days`` from ``start``."""
+    rng = random.Random(f"{seed}:visit:{shopper.code}")
+    chooser = _Chooser(shopper, shelf, rng)
+    if not chooser.categories:
+        return
+    sessions = _poisson(rng, shopper.sessions_per_week * days / 7)
+    latest = start + timedelta(days=days, hours=-2)  # sessions end before "now"
+    starts = sorted(
+        min(
+            latest,
+            start
+            + timedelta(days=rng.randrange(days), hours=rng.choices(range(24), HOUR_WEIGHTS)[0])
+            + timedelta(minutes=rng.uniform(0, 50)),
+        )
+        for _ in range(sessions)
+    )
+    taste_weights = [0.5, 0.3, 0.2][: len(shopper.categories)]
+    record = _Recorder(seed, shopper)
+    for session_no, session_start in enumerate(starts):
+        if rng.random() < 0.85:
+            category = rng.choices(shopper.categories, taste_weights)[0]
+        else:
+            category = rng.choice(chooser.categories)
+        ts = session_start
+        cart: dict[int, int] = {}
+        last: ShelfItem | None = None
+        for _ in range(1 + _poisson(rng, 4.0)):
+            if last and last.partners and rng.random() < 0.25:
+                item = chooser.by_pk.get(rng.choice(last.partners)) or last
+            else:
+                if rng.random() < 0.15:
+                    category = rng.choice(shopper.categories)
+                item = chooser.pick(category) or last
+            if item is None:
+                continue
+            events.append(record(EventKind.VIEW, item, ts))
+            ts += timedelta(seconds=rng.uniform(15, 240))
+            if item.sellable and rng.random() < 0.2:
+                quantity = rng.choice((2, 3)) if item.price < 10 and rng.random() < 0.3 else 1
+                cart[item.pk] = cart.get(item.pk, 0) + quantity
+                events.append(record(EventKind.ADD_TO_CART, item, ts, quantity))
+                ts += timedelta(seconds=rng.uniform(5, 60))
+            last = item
+        if cart and rng.random() < 0.12:
+            pk = rng.choice(sorted(cart))
+            events.append(record(EventKind.REMOVE_FROM_CART, chooser.by_pk[pk], ts, cart.pop(pk)))
+            ts += timedelta(seconds=rng.uniform(5, 30))
+        buy_chance = 0.55 if shopper.user_id else 0.3
+        if cart and rng.random() < buy_chance:
+            ts += timedelta(seconds=rng.uniform(30, 300))
+            order = PlannedOrder(
+                number=f"S{seed}-{shopper.code}-{session_no + 1:03d}",
+                user_id=shopper.user_id,
+                email=shopper.email,
+                created=ts,
+                lines=[(pk, qty, chooser.by_pk[pk].price) for pk, qty in cart.items()],
+            )
+            for pk, qty, price in order.lines:
+                purchase = record(EventKind.PURCHASE, chooser.by_pk[pk], ts, qty)
+                purchase.context = {"price": str(price)}
+                order.events.append(purchase)
+            orders.append(order)
+
+
+def write_orders(orders: list[PlannedOrder], report: SeedReport) -> None:
+    """Insert orders not stored yet, then stamp every purchase event with its order's pk."""
+    numbers = [order.number for order in orders]
+    stored: dict[str, int] = {}
+    for chunk in chunked(numbers, QUERY_CHUNK):
+        stored.update(Order.objects.filter(number__in=chunk).values_list("number", "pk"))
+    new = [order for order in orders if order.number not in stored]
+    Order.objects.bulk_create(
+        [
+            Order(
+                number=order.number,
+                user_id=order.user_id,
+                email=order.email,
+                status=Order.Status.PAID,
+                total=sum((price * qty for _, qty, price in order.lines), Decimal("0.00")),
+                created=order.created,
+            )
+            for order in new
+        ],
+        batch_size=500,
+    )
+    for chunk in chunked([order.number for order in new], QUERY_CHUNK):
+        stored.update(Order.objects.filter(number__in=chunk).values_list("number", "pk"))
+    lines = [
+        OrderLine(order_id=stored[order.number], product_id=pk, quantity=qty, unit_price=price)
+        for order in new
+        for pk, qty, price in order.lines
+    ]
+    OrderLine.objects.bulk_create(lines, batch_size=1000)
+    report.orders, report.order_lines = len(new), len(lines)
+    for order in orders:
+        for event in order.events:
+            event.context = {"order": stored[order.number], **event.context}
