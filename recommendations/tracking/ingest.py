@@ -57,9 +57,18 @@ class IngestStats:
 class Consumer:
     """One member of the ingest consumer group."""
 
-    def __init__(self, name: str | None = None, *, batch_size: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        batch_size: int | None = None,
+        claim_idle_ms: int | None = None,
+    ) -> None:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.batch_size = batch_size or app_settings.INGEST_BATCH_SIZE
+        self.claim_idle_ms = (
+            claim_idle_ms if claim_idle_ms is not None else app_settings.INGEST_CLAIM_IDLE_MS
+        )
         self.redis = redis_client.get_redis(timeout=None)
         self.stream = stream_key()
         self.group = group_name()
@@ -89,6 +98,12 @@ class Consumer:
             try:
                 handled = self.step()
                 backoff = 0.5
+            except redis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                logger.warning("Stream or consumer group missing (Redis restarted?); recreating it")
+                self.ensure_group()
+                continue
             except (redis.ConnectionError, redis.TimeoutError, *_UNAVAILABLE) as exc:
                 logger.warning("Ingest paused (%s); retrying in %.1fs", exc, backoff)
                 self._check_own_pending = True
@@ -128,7 +143,7 @@ class Consumer:
 
     def _claim_stale(self) -> list[Message]:
         """Take over messages another consumer read but never acknowledged (it crashed)."""
-        idle_ms = app_settings.INGEST_CLAIM_IDLE_MS
+        idle_ms = self.claim_idle_ms
         now = time.monotonic()
         if now - self._last_claim < idle_ms / 2000:
             return []

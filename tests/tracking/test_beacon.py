@@ -64,7 +64,9 @@ def test_bad_event_names_the_field_and_stores_nothing(client, products, drain, m
     response = post_events(client, [good, bad])
     assert response.status_code == 400
     errors = response.json()["errors"]
-    assert {"index": 1, "field": field} in [{"index": e.get("index"), "field": e["field"]} for e in errors]
+    assert {"index": 1, "field": field} in [
+        {"index": e.get("index"), "field": e["field"]} for e in errors
+    ]
     drain()
     assert Event.objects.count() == 0
 
@@ -118,7 +120,10 @@ def test_body_size_limit_from_both_sides(client, products, settings):
 
 def test_not_json(client, products):
     assert client.post(EVENTS_URL, "{", content_type="application/json").status_code == 400
-    assert client.post(EVENTS_URL, "a=1", content_type="application/x-www-form-urlencoded").status_code == 415
+    assert (
+        client.post(EVENTS_URL, "a=1", content_type="application/x-www-form-urlencoded").status_code
+        == 415
+    )
     assert post_events(client, {"events": []}).status_code == 400
     assert post_events(client, {"events": [], "user": 3}).status_code == 400
 

@@ -24,7 +24,9 @@ def kinds() -> list[tuple[int, str]]:
 
 
 def test_product_view_is_captured_once_with_context(client, products, drain):
-    response = client.get(product_url(products[0]), HTTP_REFERER="https://shop.example/c/kitchen/?page=2")
+    response = client.get(
+        product_url(products[0]), HTTP_REFERER="https://shop.example/c/kitchen/?page=2"
+    )
     assert response.status_code == 200
     client.get(reverse("shop:home"))  # not a tracked view
     drain()

@@ -22,6 +22,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-size", type=int, help="Messages read per batch.")
         parser.add_argument(
+            "--claim-idle-ms",
+            type=int,
+            help="Take over messages another consumer left unacknowledged this long (default: setting).",
+        )
+        parser.add_argument(
             "--until-idle",
             action="store_true",
             help="Stop once the stream has nothing left to read instead of waiting for more.",
@@ -35,10 +40,15 @@ class Command(BaseCommand):
             )
         if options["batch_size"] is not None and options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
+        self.verbosity = options["verbosity"]
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        consumer = Consumer(options["name"], batch_size=options["batch_size"])
+        consumer = Consumer(
+            options["name"],
+            batch_size=options["batch_size"],
+            claim_idle_ms=options["claim_idle_ms"],
+        )
         self.stdout.write(
             f"Consumer {consumer.name} reading {consumer.stream} (group {consumer.group})"
         )

@@ -1,0 +1,108 @@
+"""The ingest consumer against real Redis and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from recommendations import redis_client
+from recommendations.models import Event
+from recommendations.tracking import live
+from recommendations.tracking.ingest import Consumer, dead_letter_key
+from recommendations.tracking.records import EventRecord, loads
+from recommendations.tracking.sinks import STREAM_FIELD, Outcome, deliver, stream_key
+from recommendations.tracking.store import insert_events
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def records(n: int, visitor: str = "v1", item_prefix: str = "") -> list[EventRecord]:
+    return [
+        EventRecord(kind=1, item_id=f"{item_prefix}{i % 7}", visitor_id=visitor) for i in range(n)
+    ]
+
+
+def test_queued_events_are_stored_once_and_acknowledged():
+    batch = records(50)
+    assert deliver(batch) is Outcome.QUEUED
+    assert deliver(batch[:10]) is Outcome.QUEUED  # a client resending part of a batch
+    stats = Consumer("c1").run(until_idle=True)
+    assert (stats.stored, stats.duplicates) == (50, 10)
+    assert Event.objects.count() == 50
+    client = redis_client.get_redis()
+    assert client.xlen(stream_key()) == 0
+    assert client.xpending(stream_key(), "recommendations-ingest")["pending"] == 0
+
+
+def test_live_state_follows_new_events_only():
+    client = redis_client.get_redis()
+    deliver(
+        [
+            EventRecord(kind=1, item_id="a", visitor_id="v9"),
+            EventRecord(kind=4, item_id="b", visitor_id="v9"),
+        ]
+    )
+    Consumer("c1").run(until_idle=True)
+    assert live.recent_items(client, visitor_id="v9") == ["b", "a"]
+    assert [item for item, _ in live.trending(client)] == [
+        "b",
+        "a",
+    ]  # a purchase weighs more than a view
+    scores = dict(live.trending(client))
+    assert scores["b"] == pytest.approx(5.0, rel=1e-3)
+
+
+def test_undecodable_message_goes_to_dead_letter_and_the_rest_is_stored():
+    client = redis_client.get_redis()
+    deliver(records(3))
+    client.xadd(stream_key(), {STREAM_FIELD: b"{not json"})
+    deliver(records(2, visitor="v2"))
+    stats = Consumer("c1").run(until_idle=True)
+    assert Event.objects.count() == 5
+    assert stats.dead_lettered == 1
+    ((_, fields),) = client.xrange(dead_letter_key())
+    assert fields[b"reason"].startswith(b"undecodable")
+    assert fields[STREAM_FIELD] == b"{not json"
+
+
+def test_message_that_keeps_failing_is_dead_lettered_after_max_deliveries(settings):
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "INGEST_MAX_DELIVERIES": 3}
+    client = redis_client.get_redis()
+    deliver(records(4))
+    too_long = EventRecord(kind=1, item_id="x" * 500, visitor_id="v3")  # longer than the column
+    deliver([too_long])
+    deliver(records(4, visitor="v4"))
+    stats = Consumer("c1").run(until_idle=True)
+    assert Event.objects.count() == 8
+    assert stats.dead_lettered == 1
+    ((_, fields),) = client.xrange(dead_letter_key())
+    assert fields[b"reason"].startswith(b"failed 3 times")
+    assert loads(fields[STREAM_FIELD])[0].event_id == too_long.event_id
+    assert client.xlen(stream_key()) == 0
+
+
+def test_batch_stored_by_a_consumer_that_died_before_acking_is_not_duplicated():
+    batch = records(30)
+    for i in range(0, 30, 10):
+        deliver(batch[i : i + 10])
+    crashed = Consumer("crashed", batch_size=10)
+    crashed.ensure_group()
+    messages = crashed._read(own_pending=False)
+    assert len(messages) == 3
+    insert_events(
+        [r for _, fields in messages for r in loads(fields[STREAM_FIELD])]
+    )  # then it died
+    survivor = Consumer("survivor", claim_idle_ms=0)
+    stats = survivor.run(until_idle=True)
+    assert stats.messages == 3
+    assert (stats.stored, stats.duplicates) == (0, 30)
+    assert Event.objects.count() == 30
+    assert redis_client.get_redis().xpending(stream_key(), "recommendations-ingest")["pending"] == 0
+
+
+def test_stream_payload_is_compact_json():
+    deliver(records(1))
+    ((_, fields),) = redis_client.get_redis().xrange(stream_key())
+    row = json.loads(fields[STREAM_FIELD])[0]
+    assert row[1:5] == ["v1", None, "0", 1]
