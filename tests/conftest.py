@@ -6,6 +6,8 @@ skipped in embedded mode and ``.ci/run`` fails if any of them was skipped.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.conf import settings
 
@@ -32,3 +34,13 @@ def _clean_redis() -> None:
             client.delete(*keys)
     yield
     redis_client.reset()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    """With REQUIRE_SERVICES=1 (CI), a skipped services test is a failure, not a pass."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and "services" in item.keywords and os.environ.get("REQUIRE_SERVICES") == "1":
+        report.outcome = "failed"
+        report.longrepr = f"services test skipped under REQUIRE_SERVICES=1: {report.longrepr}"

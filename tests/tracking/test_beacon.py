@@ -35,7 +35,7 @@ def test_valid_batch_is_stored_with_server_side_identity(client, products, drain
 def test_duplicate_event_ids_are_stored_once(client, products, drain):
     batch = [event("click", str(products[0].pk)), event("view", str(products[1].pk))]
     assert post_events(client, batch).status_code == 202
-    assert post_events(client, batch + [batch[0]]).status_code == 202
+    assert post_events(client, [*batch, batch[0]]).status_code == 202
     drain()
     assert Event.objects.count() == 2
 
