@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from statistics import median
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
@@ -41,11 +41,11 @@ QUERY_CHUNK = 2000
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 6, 6, 5, 5, 5, 6, 8, 10, 11, 10, 7, 3)
 
 T = TypeVar("T")
-#: Wraps a list being worked through, e.g. in a progress bar: ``progress(items, description)``.
-Progress = Callable[[list, str], Iterable]
+#: Wraps items being worked through, e.g. in a progress bar: ``progress(items, description)``.
+Progress = Callable[[Iterable[Any], str], Iterable[Any]]
 
 
-def no_progress(items: list, description: str) -> Iterable:
+def no_progress(items: Iterable[Any], description: str) -> Iterable[Any]:
     return items
 
 
