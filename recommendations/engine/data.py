@@ -1,7 +1,7 @@
-"""From raw events to the sparse user × item matrix every model learns from.
+"""From raw events to the sparse user x item matrix every model learns from.
 
 The matrix is implicit feedback: a cell says how strongly a user showed interest in an item, not a
-rating. Each event contributes ``kind weight × explicit weight × time decay``; the contributions of a
+rating. Each event contributes ``kind weight x explicit weight x time decay``; the contributions of a
 (user, item) pair are then combined (summed by default, optionally capped), so that a hundred page
 views cannot outweigh a purchase by an unbounded factor.
 """
@@ -115,7 +115,7 @@ class MatrixConfig:
 
 @dataclass
 class Interactions:
-    """The user × item matrix (float32 CSR) with a same-pattern matrix of cell times (float64,
+    """The user x item matrix (float32 CSR) with a same-pattern matrix of cell times (float64,
     Unix seconds) and the index maps that give rows and columns their keys."""
 
     matrix: sp.csr_matrix

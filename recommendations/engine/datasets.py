@@ -91,7 +91,7 @@ class OnlineRetail:
     """The reference-protocol view of the Online Retail file.
 
     ``pairs``: every purchased (customer, item) pair once, stamped with its first time.
-    ``baskets``: invoice × item (binary) over the same items, with ``basket_times``.
+    ``baskets``: invoice x item (binary) over the same items, with ``basket_times``.
     ``titles`` / ``prices``: one per item of ``item_map`` (the first description seen, the median
     unit price), for content features.
     """
@@ -138,7 +138,7 @@ def read_online_retail(path: str | Path) -> OnlineRetail:
     item_map = IndexMap(np.unique(code_array))
     item_index = item_map.lookup(code_array)
 
-    customer_keys, customer_index = np.unique(customer_array, return_inverse=True)
+    _, customer_index = np.unique(customer_array, return_inverse=True)
     pair_code = customer_index.ravel().astype(np.int64) * len(item_map) + item_index
     order = np.lexsort((time_array, pair_code))
     first = order[np.r_[True, pair_code[order][1:] != pair_code[order][:-1]]]
@@ -186,11 +186,12 @@ class _TimestampParser:
     def __call__(self, text: str) -> float:
         value = self._cache.get(text)
         if value is None:
-            value = self._cache[text] = _parse_timestamp(text)
+            value = self._cache[text] = parse_timestamp(text)
         return value
 
 
-def _parse_timestamp(text: str) -> float:
+def parse_timestamp(text: str) -> float:
+    """Unix seconds from ISO 8601 (naive means UTC) or a number of seconds."""
     stripped = text.strip()
     if not stripped:
         raise ValueError("empty timestamp")

@@ -1,0 +1,357 @@
+"""Model selection on a validation split carved from training data only.
+
+Stores differ: in one, personal taste dominates and EASE or ALS win; in another, everybody buys the
+same best-sellers and popularity is as good as anything. So candidates (small hyper-parameter grids
+included) are fitted on the training data minus each user's latest item and scored on those items;
+the held-out test data of an offline evaluation is never looked at.
+
+Rule: the candidate with the best mean metric wins, except that a non-personal baseline
+(popularity, trending) is kept when the winner's advantage over it is within one standard error
+of the paired per-row difference. A personal model has to be demonstrably better to be shipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .device import resolve_device
+from .metrics import per_row_metrics
+from .models import (
+    ALS,
+    EASE,
+    BoughtTogether,
+    ContentSimilarity,
+    Hybrid,
+    ItemKNN,
+    Popularity,
+    Recommender,
+    Trending,
+)
+from .models.ease import MAX_ITEMS
+from .splits import leave_last_out
+
+SCENARIOS = ("for_you", "similar_item", "bought_together")
+BASELINES = ("popularity", "trending")
+#: Depth of the lists scored (Recall@20 needs 20).
+LIST_DEPTH = 20
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model family name and a factory for one configuration of it."""
+
+    name: str
+    make: Callable[[], Recommender]
+
+
+@dataclass
+class Trial:
+    """One candidate's validation result; ``skipped`` says why it was not fitted."""
+
+    name: str
+    params: dict[str, Any]
+    metrics: dict[str, float] = field(default_factory=dict)
+    fit_s: float = 0.0
+    skipped: str = ""
+    per_row: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass
+class Selection:
+    """The trials of one scenario, the winner, and (with ``refit``) the winner fitted on all the
+    training data."""
+
+    scenario: str
+    metric: str
+    trials: list[Trial]
+    best: Trial
+    model: Recommender | None = None
+
+    def best_per_family(self) -> dict[str, Trial]:
+        """Each family's best configuration on validation."""
+        best: dict[str, Trial] = {}
+        for trial in self.trials:
+            if trial.skipped:
+                continue
+            current = best.get(trial.name)
+            if current is None or trial.metrics[self.metric] > current.metrics[self.metric]:
+                best[trial.name] = trial
+        return best
+
+
+def fit_model(
+    model: Recommender,
+    matrix: sp.csr_matrix,
+    *,
+    times: sp.csr_matrix | None = None,
+    features: sp.csr_matrix | None = None,
+) -> Recommender:
+    """Fit any model, passing the extra inputs the ones that need them take."""
+    if isinstance(model, Trending):
+        return model.fit(matrix, times)
+    if isinstance(model, ContentSimilarity | Hybrid):
+        return model.fit(matrix, features)
+    return model.fit(matrix)
+
+
+def for_you_candidates(
+    n_items: int, device: str | torch.device = "auto", with_trending: bool = True
+) -> list[Candidate]:
+    """Baselines, item-kNN, EASE (when the catalogue fits) and ALS, simplest first."""
+    candidates = [Candidate("popularity", lambda: Popularity(device=device))]
+    if with_trending:
+        candidates.append(Candidate("trending", lambda: Trending(device=device)))
+    candidates.append(Candidate("itemknn", lambda: ItemKNN(neighbours=50, device=device)))
+    if n_items <= MAX_ITEMS[_device_type(device)]:
+        candidates += [
+            Candidate("ease", lambda lam=lam: EASE(regularization=lam, device=device))
+            for lam in (500.0, 150.0, 50.0)
+        ]
+    candidates += [
+        Candidate(
+            "als",
+            lambda f=f, reg=reg, a=a: ALS(factors=f, regularization=reg, alpha=a, device=device),
+        )
+        for f, reg, a in ((64, 1.0, 5.0), (128, 3.0, 3.0))
+    ]
+    return candidates
+
+
+def similar_item_candidates(
+    n_items: int, device: str | torch.device = "auto", with_features: bool = False
+) -> list[Candidate]:
+    """Item-to-item candidates; content and hybrid only when item features are given."""
+    candidates = [
+        Candidate("popularity", lambda: Popularity(device=device)),
+        Candidate("itemknn", lambda: ItemKNN(neighbours=100, device=device)),
+    ]
+    if with_features:
+        candidates += [
+            Candidate("content", lambda: ContentSimilarity(device=device)),
+            Candidate("hybrid", lambda: Hybrid(device=device)),
+        ]
+    if n_items <= MAX_ITEMS[_device_type(device)]:
+        candidates.append(Candidate("ease", lambda: EASE(regularization=150.0, device=device)))
+    candidates.append(
+        Candidate("als", lambda: ALS(factors=64, regularization=1.0, alpha=5.0, device=device))
+    )
+    return candidates
+
+
+def bought_together_candidates(device: str | torch.device = "auto") -> list[Candidate]:
+    """Co-purchase tables with different popularity corrections, and item-kNN on baskets."""
+    return [
+        Candidate("popularity", lambda: Popularity(device=device)),
+        Candidate("itemknn", lambda: ItemKNN(neighbours=50, device=device)),
+        *(
+            Candidate(
+                "bought_together",
+                lambda beta=beta: BoughtTogether(popularity_exponent=beta, device=device),
+            )
+            for beta in (0.5, 0.75, 1.0)
+        ),
+    ]
+
+
+def select_for_you(
+    matrix: sp.csr_matrix,
+    times: sp.csr_matrix,
+    *,
+    candidates: Sequence[Candidate] | None = None,
+    metric: str = "ndcg@10",
+    seed: int = 0,
+    time_budget_s: float = 300.0,
+    refit: bool = True,
+    device: str | torch.device = "auto",
+) -> Selection:
+    """Pick the user → items model: validate on each user's latest training item."""
+    validation = leave_last_out(matrix, times, seed=seed)
+    users = validation.users
+    relevant = validation.test[users]
+    candidates = candidates or for_you_candidates(matrix.shape[1], device)
+
+    def score(model: Recommender) -> np.ndarray:
+        return model.recommend(users, n=LIST_DEPTH)[0]
+
+    trials = _run_trials(
+        candidates, validation.train, validation.train_times, None, score, relevant, time_budget_s
+    )
+    return _finish("for_you", metric, trials, candidates, refit, matrix, times, None)
+
+
+def select_similar_item(
+    matrix: sp.csr_matrix,
+    times: sp.csr_matrix,
+    *,
+    features: sp.csr_matrix | None = None,
+    candidates: Sequence[Candidate] | None = None,
+    metric: str = "ndcg@10",
+    seed: int = 0,
+    time_budget_s: float = 300.0,
+    refit: bool = True,
+    device: str | torch.device = "auto",
+) -> Selection:
+    """Pick the item → items model: from each user's latest remaining training item, how well is
+    their held-out next item ranked among its neighbours?"""
+    validation = leave_last_out(matrix, times, seed=seed)
+    users = validation.users
+    queries = _latest_items(validation.train_times[users])
+    has_query = queries >= 0
+    queries, relevant = queries[has_query], validation.test[users[has_query]]
+    candidates = candidates or similar_item_candidates(
+        matrix.shape[1], device, with_features=features is not None
+    )
+
+    def score(model: Recommender) -> np.ndarray:
+        return model.similar_items(queries, n=LIST_DEPTH)[0]
+
+    trials = _run_trials(
+        candidates,
+        validation.train,
+        validation.train_times,
+        features,
+        score,
+        relevant,
+        time_budget_s,
+    )
+    return _finish("similar_item", metric, trials, candidates, refit, matrix, times, features)
+
+
+def select_bought_together(
+    baskets: sp.csr_matrix,
+    basket_times: np.ndarray,
+    *,
+    candidates: Sequence[Candidate] | None = None,
+    metric: str = "ndcg@10",
+    validation_fraction: float = 0.1,
+    seed: int = 0,
+    time_budget_s: float = 300.0,
+    refit: bool = True,
+    device: str | torch.device = "auto",
+) -> Selection:
+    """Pick the basket-completion model: the latest ``validation_fraction`` of baskets (with two
+    items or more) are held out; one random item of each is the query, the rest are relevant."""
+    baskets = sp.csr_matrix(baskets, dtype=np.float32)
+    basket_times = np.asarray(basket_times, dtype=np.float64)
+    cutoff = np.quantile(basket_times, 1.0 - validation_fraction)
+    earlier = basket_times < cutoff
+    later = np.flatnonzero(~earlier & (np.diff(baskets.indptr) >= 2))
+    rng = np.random.default_rng(seed)
+    held = baskets[later]
+    lengths = np.diff(held.indptr)
+    picks = held.indptr[:-1] + (rng.random(len(later)) * lengths).astype(np.int64)
+    queries = held.indices[picks].astype(np.int64)
+    relevant = held.copy()
+    relevant.data[picks] = 0.0
+    relevant.eliminate_zeros()
+    candidates = candidates or bought_together_candidates(device)
+
+    def score(model: Recommender) -> np.ndarray:
+        return model.similar_items(queries, n=LIST_DEPTH)[0]
+
+    trials = _run_trials(candidates, baskets[earlier], None, None, score, relevant, time_budget_s)
+    return _finish("bought_together", metric, trials, candidates, refit, baskets, None, None)
+
+
+def _run_trials(
+    candidates: Sequence[Candidate],
+    train: sp.csr_matrix,
+    times: sp.csr_matrix | None,
+    features: sp.csr_matrix | None,
+    score: Callable[[Recommender], np.ndarray],
+    relevant: sp.csr_matrix,
+    time_budget_s: float,
+) -> list[Trial]:
+    started = time.perf_counter()
+    trials = []
+    for candidate in candidates:
+        model = candidate.make()
+        trial = Trial(candidate.name, model.params())
+        trials.append(trial)
+        if trials[:-1] and time.perf_counter() - started > time_budget_s:
+            trial.skipped = "time budget spent"
+            continue
+        if candidate.name == "trending" and times is None:
+            trial.skipped = "no interaction times"
+            continue
+        fit_started = time.perf_counter()
+        fit_model(model, train, times=times, features=features)
+        trial.fit_s = time.perf_counter() - fit_started
+        per_row = per_row_metrics(score(model), relevant)
+        trial.metrics = {name: float(values.mean()) for name, values in per_row.items()}
+        trial.per_row = per_row
+    return trials
+
+
+def _finish(
+    scenario: str,
+    metric: str,
+    trials: list[Trial],
+    candidates: Sequence[Candidate],
+    refit: bool,
+    matrix: sp.csr_matrix,
+    times: sp.csr_matrix | None,
+    features: sp.csr_matrix | None,
+) -> Selection:
+    best = choose(trials, metric)
+    model = None
+    if refit:
+        model = candidates[trials.index(best)].make()
+        fit_model(model, matrix, times=times, features=features)
+    return Selection(scenario, metric, trials, best, model)
+
+
+def choose(trials: Sequence[Trial], metric: str) -> Trial:
+    """Best mean ``metric``; a baseline within one standard error of it wins instead."""
+    fitted = [trial for trial in trials if not trial.skipped]
+    if not fitted:
+        raise ValueError("no candidate could be fitted")
+    best = max(fitted, key=lambda trial: trial.metrics[metric])
+    for trial in fitted:
+        if trial.name not in BASELINES or trial is best:
+            continue
+        difference = best.per_row[metric] - trial.per_row[metric]
+        standard_error = (
+            difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else 0.0
+        )
+        if difference.mean() <= standard_error:
+            return trial
+    return best
+
+
+def _latest_items(times: sp.csr_matrix) -> np.ndarray:
+    """Each row's most recent item, ``-1`` for empty rows."""
+    times = sp.csr_matrix(times)
+    rows = np.repeat(np.arange(times.shape[0]), np.diff(times.indptr))
+    order = np.lexsort((times.data, rows))
+    last = order[np.r_[rows[order][1:] != rows[order][:-1], True]] if len(rows) else order
+    latest = np.full(times.shape[0], -1, dtype=np.int64)
+    latest[rows[last]] = times.indices[last]
+    return latest
+
+
+def _device_type(device: str | torch.device) -> str:
+    return resolve_device(device).type
+
+
+__all__ = [
+    "SCENARIOS",
+    "Candidate",
+    "Selection",
+    "Trial",
+    "bought_together_candidates",
+    "choose",
+    "fit_model",
+    "for_you_candidates",
+    "select_bought_together",
+    "select_for_you",
+    "select_similar_item",
+    "similar_item_candidates",
+]
