@@ -89,6 +89,8 @@ if REDIS_URL:
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25},
         }
     }
+    # A cache outage (throttle counters, cached fragments) must not fail a page.
+    DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -115,7 +117,10 @@ STATICFILES_DIRS = [BASE_DIR / "shop" / "static"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_RATES": {"recommendations_events": "600/min"},
+    # Beacon batches per client IP; an empty BEACON_THROTTLE_RATE switches throttling off.
+    "DEFAULT_THROTTLE_RATES": {
+        "recommendations_events": os.environ.get("BEACON_THROTTLE_RATE", "1200/min") or None
+    },
 }
 
 # Celery: eager in embedded mode, a real worker and beat in services mode.

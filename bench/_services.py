@@ -1,0 +1,207 @@
+"""Shared plumbing for the HTTP benchmarks: a benchmark database, gunicorn, the consumer and wrk.
+
+Everything started here is stopped by PID when the benchmark ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DB_NAME = "recommendations_bench"
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+
+
+def env(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SETTINGS_MODULE": "shop.settings",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def prepare_database() -> None:
+    """Create and migrate the benchmark database; PostgreSQL and Redis must be running."""
+    created = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {DB_NAME}"],
+        capture_output=True,
+        text=True,
+    )
+    if created.returncode and "already exists" not in created.stderr:
+        raise SystemExit(f"Cannot create the benchmark database: {created.stderr.strip()}")
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env(), check=True)
+
+
+def django_setup() -> None:
+    os.environ.update(env())
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def ensure_products(count: int = 200) -> list[int]:
+    """Product pks of a small catalogue, created once."""
+    from decimal import Decimal
+
+    from shop.models import Category, Product
+
+    category, _ = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    existing = Product.objects.filter(category=category).count()
+    Product.objects.bulk_create(
+        Product(
+            sku=f"BENCH-{i}",
+            title=f"Benchmark product {i}",
+            slug=f"benchmark-product-{i}",
+            description="A product used by the benchmarks.",
+            category=category,
+            price=Decimal("4.99"),
+            stock=1000,
+        )
+        for i in range(existing, count)
+    )
+    return list(Product.objects.filter(category=category).values_list("pk", flat=True)[:count])
+
+
+def reset_stream() -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter("recommendations:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@contextlib.contextmanager
+def process(
+    args: list[str], *, extra_env: dict[str, str] | None = None, log_name: str
+) -> Iterator[subprocess.Popen]:
+    log = open(Path(tempfile.gettempdir()) / f"recommendations-bench-{log_name}.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env(**(extra_env or {})),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@contextlib.contextmanager
+def gunicorn(workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    args = [
+        PYTHON, "-m", "gunicorn", "shop.wsgi:application",
+        "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "--worker-class", "sync",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    with process(args, extra_env=extra_env, log_name="gunicorn"):
+        base = f"http://127.0.0.1:{PORT}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield base
+
+
+@contextlib.contextmanager
+def consumer() -> Iterator[subprocess.Popen]:
+    with process(
+        [PYTHON, "manage.py", "recommendations_ingest", "--name", "bench"], log_name="consumer"
+    ) as proc:
+        yield proc
+
+
+def wrk_path() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("wrk is needed for this benchmark: apt-get install wrk")
+    return path
+
+
+@dataclass
+class WrkResult:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    output: str
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(
+    url: str, *, seconds: int, connections: int, script: str, threads: int = 1
+) -> WrkResult:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(script)
+    out = subprocess.run(
+        [
+            wrk_path(),
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            lua.name,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    os.unlink(lua.name)
+    if out.returncode:
+        raise SystemExit(f"wrk failed: {out.stderr or out.stdout}")
+    out = out.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
+    requests = int(re.search(r"(\d+) requests in", out)[1])
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+
+    def percentile(p: str) -> float:
+        value, unit = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)", out, re.M).groups()
+        return float(value) * _UNITS[unit]
+
+    return WrkResult(
+        rps, percentile("50"), percentile("99"), requests, int(non_2xx[1]) if non_2xx else 0, out
+    )
