@@ -58,23 +58,18 @@ def main() -> None:
 
     from recommendations.models import Event
 
+    def script_for(arm: str) -> str:
+        gpc = "true" if arm == "off" else "false"
+        return SCRIPT % {"paths": paths, "gpc": gpc, "cookie": cookie}
+
     before = Event.objects.count()
     results: dict[str, list[svc.WrkResult]] = {"off": [], "on": []}
     with svc.consumer(), svc.gunicorn() as base:
         for arm in ("off", "on"):  # warm-up
-            svc.run_wrk(
-                base,
-                seconds=3,
-                connections=16,
-                script=SCRIPT % {"paths": paths, "gpc": "true", "cookie": cookie},
-            )
+            svc.run_wrk(base, seconds=3, connections=16, script=script_for(arm))
         for _ in range(args.rounds):
             for arm in ("off", "on"):
-                script = SCRIPT % {
-                    "paths": paths,
-                    "gpc": "true" if arm == "off" else "false",
-                    "cookie": cookie,
-                }
+                script = script_for(arm)
                 result = svc.run_wrk(base, seconds=args.seconds, connections=16, script=script)
                 if result.non_2xx:
                     raise SystemExit(f"{result.non_2xx} failed requests:\n{result.output}")
