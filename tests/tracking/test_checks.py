@@ -50,20 +50,31 @@ def test_e002_middleware_before_authentication(settings):
 
 
 def test_e003_adapter_not_importable(settings):
-    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "CATALOG_ADAPTER": "shop.nowhere.Catalog"}
+    settings.RECOMMENDATIONS = {
+        **settings.RECOMMENDATIONS,
+        "CATALOG_ADAPTER": "shop.nowhere.Catalog",
+    }
     assert ids(check_catalog()) == ["recommendations.E003"]
 
 
 def test_e004_tracked_views_shape(settings):
-    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "TRACKED_VIEWS": {"shop:product_detail": 1}}
+    settings.RECOMMENDATIONS = {
+        **settings.RECOMMENDATIONS,
+        "TRACKED_VIEWS": {"shop:product_detail": 1},
+    }
     assert ids(check_tracked_views()) == ["recommendations.E004"]
 
 
 def test_w001_redis_unreachable(settings):
-    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    settings.RECOMMENDATIONS = {
+        **settings.RECOMMENDATIONS,
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+    }
     assert ids(check_redis()) == ["recommendations.W001"]
 
 
 def test_w002_default_adapter_without_product_model(settings):
-    with override_settings(RECOMMENDATIONS={"CATALOG_ADAPTER": "recommendations.catalog.ModelCatalog"}):
+    with override_settings(
+        RECOMMENDATIONS={"CATALOG_ADAPTER": "recommendations.catalog.ModelCatalog"}
+    ):
         assert ids(check_catalog()) == ["recommendations.W002"]

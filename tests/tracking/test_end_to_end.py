@@ -11,6 +11,7 @@ from django.urls import reverse
 from recommendations.models import Event, EventKind
 from recommendations.tasks import ingest_pending
 from tests.processes import ROOT, child_env, start_manage, stop, wait_for
+
 from .conftest import product_url
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -62,12 +63,28 @@ def test_celery_worker_drains_the_stream(tmp_path, products):
     expected = shop_visit(Client(), products)
     assert not Event.objects.exists()  # queued in Redis, not yet stored
     log = tmp_path / "worker.log"
-    worker_cmd = [sys.executable, "-m", "celery", "-A", "shop", "worker", "--pool", "solo", "-l", "info"]
+    worker_cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "shop",
+        "worker",
+        "--pool",
+        "solo",
+        "-l",
+        "info",
+    ]
     import subprocess
 
     with open(log, "ab") as out:
         worker = subprocess.Popen(
-            worker_cmd, cwd=ROOT, env=child_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            worker_cmd,
+            cwd=ROOT,
+            env=child_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         ingest_pending.delay()
