@@ -118,3 +118,8 @@ def test_header_has_navigation_and_account_links(client, catalogue):
         reverse("shop:category", kwargs={"slug": "garden"}),
     ):
         assert f'href="{url}"' in html or f'action="{url}"' in html
+
+
+def test_every_page_loads_the_recommendations_beacon(client, catalogue):
+    for url in (reverse("shop:home"), catalogue["teapot"].get_absolute_url()):
+        assert "recommendations/beacon.js" in client.get(url).content.decode()
