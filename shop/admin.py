@@ -46,9 +46,27 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 class OrderLineInline(admin.TabularInline):
+    """Read-only: lines are what was paid for; editing them would contradict the total.
+
+    Imported invoices have up to a thousand lines, so rows are plain text, not widgets.
+    """
+
     model = OrderLine
-    raw_id_fields = ["product"]
+    fields = ["product", "quantity", "unit_price"]
+    readonly_fields = fields
     extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderLine]:
+        return super().get_queryset(request).select_related("product")
+
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
 
 
 @admin.register(Order)
