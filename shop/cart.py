@@ -7,7 +7,6 @@ through the recommendations app's cart signals.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -49,9 +48,6 @@ class Cart:
     def __len__(self) -> int:
         """Number of units, as shown on the header's cart badge."""
         return sum(self._items.values())
-
-    def __iter__(self) -> Iterator[CartLine]:
-        return iter(self.lines())
 
     def quantity_of(self, product: Product) -> int:
         return self._items.get(str(product.pk), 0)

@@ -38,8 +38,8 @@ from recommendations.models import EventKind
 from recommendations.tracking.records import EventRecord
 from recommendations.tracking.store import insert_events
 
+from .bulk import Progress, chunked, no_progress
 from .models import Category, Order, OrderLine, Product
-from .seeding import Progress, chunked, no_progress
 
 COLUMNS = (
     "InvoiceNo",

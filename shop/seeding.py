@@ -5,8 +5,9 @@ price, products have heavy-tailed popularity, and some products are usually boug
 gives the recommendation models something to find, and the demo something to show.
 
 Everything is derived from ``--seed`` through separate random streams (catalogue, customers, and
-one per visitor), so re-running with the same seed creates the same rows; keys (SKU, username, order
-number, event id) are deterministic, so a re-run only adds what is missing.
+one per visitor), so the same seed creates the same rows, with timestamps counted back from the
+current hour. Keys (SKU, username, order number, event id) are deterministic, so a re-run only adds
+what is missing.
 """
 
 from __future__ import annotations
@@ -14,12 +15,10 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from statistics import median
-from typing import Any, TypeVar
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
@@ -31,6 +30,7 @@ from recommendations.models import EventKind
 from recommendations.tracking.records import EventRecord
 from recommendations.tracking.store import insert_events
 
+from .bulk import Progress, chunked, no_progress
 from .demo_data import CARE, CATEGORIES, COLOURS, FIRST_NAMES, LAST_NAMES, STYLES, CategorySpec
 from .models import Category, Order, OrderLine, Product
 
@@ -39,14 +39,6 @@ EVENT_BATCH = 5000
 QUERY_CHUNK = 2000
 # Shoppers browse more in the evening: relative weight of each hour of the day (UTC).
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 6, 6, 5, 5, 5, 6, 8, 10, 11, 10, 7, 3)
-
-T = TypeVar("T")
-#: Wraps items being worked through, e.g. in a progress bar: ``progress(items, description)``.
-Progress = Callable[[Iterable[Any], str], Iterable[Any]]
-
-
-def no_progress(items: Iterable[Any], description: str) -> Iterable[Any]:
-    return items
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +92,6 @@ class PlannedOrder:
     created: datetime
     lines: list[tuple[int, int, Decimal]]
     events: list[EventRecord] = field(default_factory=list)
-
-
-def chunked(items: list[T], size: int) -> Iterator[list[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def seed_demo_store(options: SeedOptions, progress: Progress = no_progress) -> SeedReport:

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,7 +24,7 @@ ORDERS_PER_PAGE = 20
 RECENT_ORDERS_SESSION_KEY = "shop_recent_orders"
 
 
-def _page(request: HttpRequest, object_list, per_page: int) -> Page:
+def _page(request: HttpRequest, object_list: QuerySet, per_page: int) -> Page:
     return Paginator(object_list, per_page).get_page(request.GET.get("page"))
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from shop.seeding import Progress
+from shop.bulk import Progress
 
 
 def progress_bar(verbosity: int) -> Progress:
