@@ -1,5 +1,6 @@
 """The app's models, one module per area."""
 
 from .events import Event, EventKind, VisitorLink
+from .serving import PrecomputedList
 
-__all__ = ["Event", "EventKind", "VisitorLink"]
+__all__ = ["Event", "EventKind", "PrecomputedList", "VisitorLink"]
