@@ -18,6 +18,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
+from django.http import HttpRequest
 
 from .conf import app_settings
 
@@ -100,6 +101,15 @@ class ModelCatalog:
             info.item_id: info
             for info in (self.to_info(obj) for obj in self.get_queryset().filter(**lookup))
         }
+
+    def fallback_ids(self, limit: int, category: str | None = None) -> list[str]:
+        """Items to fill a list when behaviour data is too thin (a new store); override to choose."""
+        keys = self.get_queryset().values_list(self.key_field, flat=True)[:limit]
+        return [str(key) for key in keys]
+
+    def cart_item_ids(self, request: HttpRequest) -> tuple[str, ...]:
+        """Item ids in the request's cart; override so cart slots and filters know the cart."""
+        return ()
 
     def all_items(self) -> Iterable[ItemInfo]:
         """Every product, for training features. Iterates in chunks."""

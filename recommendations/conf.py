@@ -54,6 +54,19 @@ DEFAULTS: dict[str, Any] = {
     "RECENT_ITEMS_TTL": 30 * 24 * 3600,
     "TRENDING_HALF_LIFE": 6 * 3600,
     "TRENDING_WEIGHTS": {"view": 1.0, "add_to_cart": 3.0, "purchase": 5.0, "click": 1.0},
+    # Serving.
+    "DEFAULT_LIMIT": 8,
+    "MAX_LIMIT": 50,
+    # Share of a list one category may take (diversity); 1.0 switches the cap off.
+    "MAX_CATEGORY_SHARE": 0.5,
+    # Slots that never show what the user has already bought.
+    "EXCLUDE_PURCHASED_SLOTS": ["for-you", "similar", "also-viewed", "bought-together", "trending"],
+    # Seconds a rendered non-personal slot is cached for anonymous visitors without a cart.
+    "TEMPLATE_CACHE_SECONDS": 30,
+    # Seconds computed popularity/trending lists are cached when read from the database.
+    "POPULARITY_CACHE_SECONDS": 60,
+    # Days of events popularity is computed over (falls back to all time when empty).
+    "POPULARITY_WINDOW_DAYS": 30,
 }
 
 _IMPORT_STRINGS = {"CATALOG_ADAPTER"}

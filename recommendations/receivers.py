@@ -45,7 +45,10 @@ def record_purchases(
     user_id = user.pk if user is not None else None
     records: list[EventRecord] = []
     for item_id, quantity, unit_price in lines:
-        context = {"order": str(order_id), "price": str(unit_price)}
+        context = {
+            "order": order_id if isinstance(order_id, int) else str(order_id),
+            "price": str(unit_price),
+        }
         if request is not None:
             record = build_record(
                 request,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from recommendations.catalog import ItemInfo, ModelCatalog
 
+from .cart import SESSION_KEY
 from .models import Product
 
 
@@ -23,6 +25,28 @@ class ShopCatalog(ModelCatalog):
 
     def get_queryset(self) -> QuerySet[Product]:
         return Product.objects.select_related("category")
+
+    def fallback_ids(self, limit: int, category: str | None = None) -> list[str]:
+        """Newest sellable products, from the category first when one is given."""
+        products = Product.objects.active().filter(stock__gt=0).order_by("-created", "-pk")
+        keys: list[str] = []
+        if category:
+            keys = [
+                str(pk)
+                for pk in products.filter(category__name=category).values_list("pk", flat=True)[
+                    :limit
+                ]
+            ]
+        keys += [
+            str(pk) for pk in products.values_list("pk", flat=True)[:limit] if str(pk) not in keys
+        ]
+        return keys[:limit]
+
+    def cart_item_ids(self, request: HttpRequest) -> tuple[str, ...]:
+        session = getattr(request, "session", None)
+        if session is None:
+            return ()
+        return tuple(str(pk) for pk in (session.get(SESSION_KEY) or {}))
 
     def to_info(self, obj: Product) -> ItemInfo:
         return ItemInfo(

@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "recommendations",
     "shop",
@@ -117,10 +119,21 @@ STATICFILES_DIRS = [BASE_DIR / "shop" / "static"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Beacon batches per client IP; an empty BEACON_THROTTLE_RATE switches throttling off.
     "DEFAULT_THROTTLE_RATES": {
-        "recommendations_events": os.environ.get("BEACON_THROTTLE_RATE", "1200/min") or None
+        "recommendations_events": os.environ.get("BEACON_THROTTLE_RATE", "1200/min") or None,
+        "recommendations": os.environ.get("RECOMMENDATIONS_THROTTLE_RATE", "1200/min") or None,
     },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Recommendations API",
+    "DESCRIPTION": "Recommendations for the current visitor, and the event beacon.",
+    "VERSION": "1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
 }
 
 # Celery: eager in embedded mode, a real worker and beat in services mode.

@@ -7,6 +7,8 @@ skipped in embedded mode and ``.ci/run`` fails if any of them was skipped.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -34,6 +36,20 @@ def _clean_redis() -> None:
             client.delete(*keys)
     yield
     redis_client.reset()
+
+
+@pytest.fixture
+def drain() -> Callable[[], Any]:
+    """Move queued events into the database (services mode); nothing to do in embedded mode."""
+
+    def run() -> Any:
+        if not settings.SERVICES_MODE:
+            return None
+        from recommendations.tracking.ingest import Consumer
+
+        return Consumer("test-consumer").run(until_idle=True)
+
+    return run
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -4,4 +4,7 @@ from . import views
 
 urlpatterns = [
     path("events/", views.EventBatchView.as_view(), name="events"),
+    path(
+        "recommendations/<str:slot>/", views.RecommendationsView.as_view(), name="recommendations"
+    ),
 ]

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from recommendations.serving.audience import audience_for
+from recommendations.serving.pipeline import Recommendations, UnknownItem, recommend
+from recommendations.serving.types import Slot
 from recommendations.tracking.beacon import BeaconRejected, parse_batch, to_records
 from recommendations.tracking.identity import identity_for
 from recommendations.tracking.sinks import Outcome, deliver
 
 from .parsers import RawJSONParser, RawTextParser
+from .serializers import RecommendationQuerySerializer, RecommendationsSerializer
+
+preview_logger = logging.getLogger("recommendations.preview")
 
 
 class EventBatchView(APIView):
@@ -65,3 +76,83 @@ class EventBatchView(APIView):
                 headers={"Retry-After": "5"},
             )
         return Response({"accepted": len(records)}, status=status.HTTP_202_ACCEPTED)
+
+
+class RecommendationsView(APIView):
+    """Recommendations for the current user or visitor in one slot.
+
+    Staff may preview any user's list with ``?as_user=<id>``; every preview is logged to the
+    ``recommendations.preview`` logger. Nobody else can name a user: the audience is the request's
+    own session and visitor cookie.
+    """
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "recommendations"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "slot", OpenApiTypes.STR, OpenApiParameter.PATH, enum=[s.value for s in Slot]
+            ),
+            RecommendationQuerySerializer,
+        ],
+        responses=RecommendationsSerializer,
+    )
+    def get(self, request: Request, slot: str) -> Response:
+        try:
+            slot_value = Slot(slot)
+        except ValueError:
+            raise NotFound(
+                f"Unknown slot {slot!r}; one of: {', '.join(s.value for s in Slot)}."
+            ) from None
+        query = RecommendationQuerySerializer(
+            data=request.query_params, context={"request": request}
+        )
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        preview_user = params.get("as_user")
+        if preview_user is not None:
+            preview_logger.info(
+                "%s previewed %s recommendations of user %s",
+                request.user,
+                slot_value,
+                preview_user.pk,
+            )
+        try:
+            result = recommend(
+                slot_value,
+                audience_for(request._request, user=preview_user),
+                item_id=params.get("item"),
+                limit=params.get("limit"),
+            )
+        except UnknownItem as exc:
+            return Response({"item": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(as_json(result))
+
+
+def as_json(result: Recommendations) -> dict:
+    """The response body; built by hand because it is on the hot path (see RecommendationsSerializer)."""
+    return {
+        "slot": result.slot.value,
+        "token": result.token,
+        "degraded": result.degraded,
+        "items": [
+            {
+                "position": r.position,
+                "item_id": r.item.item_id,
+                "title": r.item.title,
+                "url": r.item.url,
+                "category": r.item.category,
+                "brand": r.item.brand,
+                "price": None if r.item.price is None else str(r.item.price),
+                "score": round(r.score, 6),
+                "reason": {
+                    "kind": r.reason.kind.value,
+                    "about": r.reason.about,
+                    "text": r.reason_text,
+                },
+            }
+            for r in result.items
+        ],
+    }

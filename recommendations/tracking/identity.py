@@ -40,6 +40,13 @@ class Identity:
         return self._visitor_id
 
     @property
+    def known_visitor_id(self) -> str | None:
+        """The visitor id if the browser already has one; never creates one."""
+        if self._visitor_id is None and not self.set_cookie:
+            return _read_cookie(self._request)
+        return self._visitor_id
+
+    @property
     def user_id(self) -> int | None:
         user = getattr(self._request, "user", None)
         if user is not None and user.is_authenticated:

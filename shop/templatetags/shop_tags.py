@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils.safestring import SafeString
+from django.utils.text import slugify
 
 from shop.models import Product
 from shop.placeholders import product_svg
@@ -14,6 +15,12 @@ register = template.Library()
 @register.simple_tag
 def product_image(product: Product, size: int = 240) -> SafeString:
     return product_svg(product.title, product.category.slug, size=size)
+
+
+@register.simple_tag
+def item_image(item, size: int = 160) -> SafeString:
+    """The placeholder picture of a recommended item (an ItemInfo from the recommendations app)."""
+    return product_svg(item.title, slugify(item.category), size=size)
 
 
 @register.simple_tag(takes_context=True)

@@ -2,12 +2,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -30,20 +28,6 @@ def products(db: None) -> list[Product]:
         )
         for i in range(5)
     ]
-
-
-@pytest.fixture
-def drain() -> Callable[[], Any]:
-    """Move queued events into the database (services mode); nothing to do in embedded mode."""
-
-    def run() -> Any:
-        if not settings.SERVICES_MODE:
-            return None
-        from recommendations.tracking.ingest import Consumer
-
-        return Consumer("test-consumer").run(until_idle=True)
-
-    return run
 
 
 def event(kind: str = "click", item_id: str | None = None, **extra: Any) -> dict[str, Any]:

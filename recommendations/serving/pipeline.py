@@ -1,0 +1,244 @@
+"""``recommend()``: candidates → exact filters → merchandiser rules → diversity → exactly N → reasons.
+
+Candidates come from the slot's sources (precomputed lists, the visitor's live recent items,
+trending); backfill follows in a fixed order — trending in the current item's category, trending
+in the store, popular, then the catalogue adapter's ``fallback_ids`` — so a list reaches ``limit`` whenever the catalogue has enough eligible
+items. Slots about the visitor's own history (recently viewed, buy again) are not backfilled.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import DatabaseError
+from django.utils import timezone
+
+from recommendations.catalog import ItemInfo, get_catalog
+from recommendations.conf import app_settings
+from recommendations.merchandising.loading import load_rules
+from recommendations.merchandising.rules import apply_rules, pinned_item_ids
+
+from . import sources
+from .diversity import cap_categories
+from .reasons import ITEM_REASONS, reason_text
+from .stores import RankedList
+from .types import Candidate, Reason, ReasonKind, Slot
+
+logger = logging.getLogger("recommendations.serving")
+
+_NOT_BACKFILLED = {Slot.RECENTLY_VIEWED, Slot.BUY_AGAIN}
+_RELATION = {
+    Slot.SIMILAR: ("similar", ReasonKind.SIMILAR),
+    Slot.ALSO_VIEWED: ("also-viewed", ReasonKind.BECAUSE_VIEWED),
+    Slot.BOUGHT_TOGETHER: ("bought-together", ReasonKind.BOUGHT_TOGETHER),
+}
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who the list is for. Built from the request's server-side identity, never from input."""
+
+    user_id: int | None = None
+    visitor_id: str | None = None
+    cart_item_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Recommended:
+    item: ItemInfo
+    score: float
+    reason: Reason
+    reason_text: str
+    position: int
+
+
+@dataclass
+class Recommendations:
+    slot: Slot
+    items: list[Recommended]
+    token: str
+    degraded: bool = False
+    sources: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+class UnknownItem(ValueError):
+    """The ``item`` a slot is about does not exist."""
+
+
+def clamp_limit(limit: int | None) -> int:
+    if limit is None:
+        return app_settings.DEFAULT_LIMIT
+    return max(1, min(int(limit), app_settings.MAX_LIMIT))
+
+
+def recommend(
+    slot: Slot | str, audience: Audience, *, item_id: str | None = None, limit: int | None = None
+) -> Recommendations:
+    """Exactly ``limit`` recommendations for ``audience`` in ``slot`` when the catalogue allows."""
+    slot = Slot(slot)
+    limit = clamp_limit(limit)
+    pool = limit * 4
+    degraded = False
+    try:
+        primary = _gather(slot, audience, item_id, pool)
+    except DatabaseError:
+        logger.exception("Candidate sources failed for %s; serving popularity", slot)
+        primary, degraded = [], True
+    now = timezone.now()
+    rules = load_rules(slot.value, now)
+    context_item = _info_of(item_id) if item_id else None
+    backfill = [] if slot in _NOT_BACKFILLED else _backfill(context_item, pool)
+    candidates = _merge(primary, backfill)
+
+    wanted = {c.item_id for c in candidates} | pinned_item_ids(rules)
+    wanted |= {c.reason.about for c in candidates if c.reason.kind in ITEM_REASONS}
+    items = get_catalog().describe(wanted)
+    excluded = _excluded_ids(slot, audience, item_id)
+    eligible = [
+        c
+        for c in candidates
+        if (info := items.get(c.item_id)) is not None
+        and info.active
+        and info.in_stock
+        and c.item_id not in excluded
+    ]
+    ranked = apply_rules(eligible, rules, items, limit=pool)
+    chosen = cap_categories(ranked, items, limit=limit, max_share=app_settings.MAX_CATEGORY_SHARE)
+    return Recommendations(
+        slot=slot,
+        items=[
+            Recommended(
+                item=items[c.item_id],
+                score=c.score,
+                reason=c.reason,
+                reason_text=reason_text(c.reason, items),
+                position=position,
+            )
+            for position, c in enumerate(chosen, 1)
+        ],
+        token=f"{slot.value}.{secrets.token_hex(6)}",
+        degraded=degraded,
+        sources=sorted({c.source for c in chosen}),
+    )
+
+
+def _gather(slot: Slot, audience: Audience, item_id: str | None, pool: int) -> list[Candidate]:
+    if slot is Slot.FOR_YOU:
+        return _for_you(audience, pool)
+    if slot in _RELATION:
+        relation, reason = _RELATION[slot]
+        about = [item_id] if item_id else list(audience.cart_item_ids)
+        return _from_neighbours(about, relation, reason, pool)
+    if slot is Slot.TRENDING:
+        return _ranked(sources.trending(pool), ReasonKind.TRENDING, "trending")
+    if slot is Slot.RECENTLY_VIEWED:
+        recent = sources.recent_items(
+            user_id=audience.user_id, visitor_id=audience.visitor_id, limit=pool
+        )
+        return [
+            Candidate(
+                item_id, float(len(recent) - rank), Reason(ReasonKind.RECENTLY_VIEWED), "recent"
+            )
+            for rank, item_id in enumerate(recent)
+        ]
+    if slot is Slot.BUY_AGAIN:
+        return _ranked(sources.buy_again(audience.user_id, pool), ReasonKind.BUY_AGAIN, "purchases")
+    raise ValueError(f"unknown slot {slot!r}")
+
+
+def _for_you(audience: Audience, pool: int) -> list[Candidate]:
+    """The user's precomputed list, blended with neighbours of what they just looked at."""
+    candidates = _ranked(sources.user_list(audience.user_id), ReasonKind.PERSONALISED, "model")
+    recent = sources.recent_items(user_id=audience.user_id, visitor_id=audience.visitor_id, limit=5)
+    fresh = _from_neighbours(recent, "similar", ReasonKind.BECAUSE_VIEWED, pool)
+    return _best_of(fresh + candidates)[:pool]
+
+
+def _from_neighbours(
+    about: list[str], relation: str, reason: ReasonKind, pool: int
+) -> list[Candidate]:
+    """Neighbours of each item in ``about`` (most relevant first), weighted down by rank."""
+    lists = sources.neighbours(about, relation)
+    candidates = []
+    for rank, source_item in enumerate(about):
+        neighbours = lists.get(source_item, [])
+        top = max((score for _, score in neighbours), default=0.0) or 1.0
+        for item_id, score in neighbours:
+            weighted = (score / top) / (1.0 + 0.5 * rank)
+            candidates.append(Candidate(item_id, weighted, Reason(reason, source_item), relation))
+    return _best_of(candidates)[:pool]
+
+
+def _ranked(
+    ranked: RankedList, reason: ReasonKind, source: str, about: str = ""
+) -> list[Candidate]:
+    top = max((score for _, score in ranked), default=0.0) or 1.0
+    return [
+        Candidate(item_id, score / top, Reason(reason, about), source) for item_id, score in ranked
+    ]
+
+
+def _best_of(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """One candidate per item, the highest-scoring, best first."""
+    best: dict[str, Candidate] = {}
+    for candidate in candidates:
+        current = best.get(candidate.item_id)
+        if current is None or candidate.score > current.score:
+            best[candidate.item_id] = candidate
+    return sorted(best.values(), key=lambda c: -c.score)
+
+
+def _backfill(context_item: ItemInfo | None, pool: int) -> list[Candidate]:
+    lists: list[Candidate] = []
+    if context_item is not None and context_item.category:
+        category = context_item.category
+        lists += _ranked(
+            sources.trending(pool, category=category), ReasonKind.TRENDING, "trending", category
+        )
+    lists += _ranked(sources.trending(pool), ReasonKind.TRENDING, "trending")
+    lists += _ranked(sources.popular(pool), ReasonKind.POPULAR, "popular")
+    category = context_item.category if context_item is not None else None
+    lists += [
+        Candidate(item_id, 0.0, Reason(ReasonKind.POPULAR), "catalogue")
+        for item_id in get_catalog().fallback_ids(pool, category)
+    ]
+    return lists
+
+
+def _merge(primary: list[Candidate], backfill: list[Candidate]) -> list[Candidate]:
+    """Primary candidates first (scores in (1, 2]), then backfill in its order (scores in (0, 1))."""
+    merged: dict[str, Candidate] = {}
+    for candidate in primary:
+        candidate.score = 1.0 + max(min(candidate.score, 1.0), 1e-6)
+        merged.setdefault(candidate.item_id, candidate)
+    total = len(backfill) + 1
+    for rank, candidate in enumerate(backfill):
+        if candidate.item_id not in merged:
+            candidate.score = (total - rank) / total
+            merged[candidate.item_id] = candidate
+    return sorted(merged.values(), key=lambda c: -c.score)
+
+
+def _excluded_ids(slot: Slot, audience: Audience, item_id: str | None) -> set[str]:
+    excluded = set(audience.cart_item_ids) if slot is not Slot.BUY_AGAIN else set()
+    if item_id:
+        excluded.add(item_id)
+    if slot.value in app_settings.EXCLUDE_PURCHASED_SLOTS:
+        excluded |= sources.purchased_items(audience.user_id)
+    return excluded
+
+
+def _info_of(item_id: str) -> ItemInfo:
+    info = get_catalog().describe([item_id]).get(item_id)
+    if info is None:
+        raise UnknownItem(f"unknown item {item_id!r}")
+    return info

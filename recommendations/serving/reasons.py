@@ -1,0 +1,42 @@
+"""Reasons as a shopper reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.utils.translation import gettext as _
+
+from recommendations.catalog import ItemInfo
+
+from .types import Reason, ReasonKind
+
+#: Reasons whose ``about`` is an item id (its title is shown).
+ITEM_REASONS = {ReasonKind.BECAUSE_VIEWED, ReasonKind.BOUGHT_TOGETHER, ReasonKind.SIMILAR}
+
+
+def reason_text(reason: Reason, items: Mapping[str, ItemInfo]) -> str:
+    about = reason.about
+    if reason.kind in ITEM_REASONS:
+        title = items[about].title if about in items else ""
+        if reason.kind is ReasonKind.BECAUSE_VIEWED:
+            return (
+                _("Because you viewed %(title)s") % {"title": title}
+                if title
+                else _("Because you viewed this")
+            )
+        if reason.kind is ReasonKind.BOUGHT_TOGETHER:
+            return (
+                _("Bought together with %(title)s") % {"title": title}
+                if title
+                else _("Bought together")
+            )
+        return _("Similar to %(title)s") % {"title": title} if title else _("Similar")
+    if reason.kind is ReasonKind.TRENDING:
+        return _("Trending in %(category)s") % {"category": about} if about else _("Trending now")
+    return {
+        ReasonKind.PERSONALISED: _("Picked for you"),
+        ReasonKind.POPULAR: _("Popular"),
+        ReasonKind.PINNED: _("Featured"),
+        ReasonKind.RECENTLY_VIEWED: _("You viewed this recently"),
+        ReasonKind.BUY_AGAIN: _("Buy it again"),
+    }[reason.kind]
