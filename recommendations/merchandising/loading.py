@@ -1,0 +1,51 @@
+"""Reading the live rules of a slot, cached in-process.
+
+Rules change a few times a day but are read on every recommendation, so :func:`load_rules` keeps
+each slot's rules for :data:`CACHE_SECONDS` in the process. The cache holds every active rule
+that has not ended yet, with its time window, and the window is checked on each call: a rule
+starts and ends on the second. Only edits wait for the cache: saving or deleting a rule clears the
+cache of the process that did it at once, other processes see the change within
+:data:`CACHE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from recommendations.models import Rule
+
+from .rules import RuleSpec
+
+#: Seconds a slot's rules are reused before the database is asked again.
+CACHE_SECONDS = 5.0
+
+_cache: dict[str, tuple[float, list[RuleSpec]]] = {}
+
+
+def load_rules(slot: str, now: datetime | None = None) -> list[RuleSpec]:
+    """The rules live for ``slot`` at ``now`` (default: the current time), oldest first."""
+    cached = _cache.get(slot)
+    if cached is None or cached[0] <= time.monotonic():
+        cached = (time.monotonic() + CACHE_SECONDS, _fetch(slot))
+        _cache[slot] = cached
+    now = now or timezone.now()
+    return [rule for rule in cached[1] if rule.is_live(now)]
+
+
+def clear_cache(**kwargs: Any) -> None:
+    """Forget the cached rules of every slot in this process (also a signal receiver)."""
+    _cache.clear()
+
+
+def _fetch(slot: str) -> list[RuleSpec]:
+    rules = Rule.objects.filter(active=True).for_slot(slot).exclude(ends_at__lte=timezone.now())
+    return [rule.to_spec() for rule in rules.order_by("created", "pk")]
+
+
+post_save.connect(clear_cache, sender=Rule, dispatch_uid="recommendations.merchandising.cache")
+post_delete.connect(clear_cache, sender=Rule, dispatch_uid="recommendations.merchandising.cache")
