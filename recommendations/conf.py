@@ -65,8 +65,21 @@ DEFAULTS: dict[str, Any] = {
     "TEMPLATE_CACHE_SECONDS": 30,
     # Seconds computed popularity/trending lists are cached when read from the database.
     "POPULARITY_CACHE_SECONDS": 60,
-    # Days of events popularity is computed over (falls back to all time when empty).
+    # Days of events popularity is computed over (counted back from the newest event).
     "POPULARITY_WINDOW_DAYS": 30,
+    # Length of precomputed lists.
+    "PRECOMPUTE_LENGTH": 100,
+    # Events older than this many days are deleted by the cleanup task; None keeps them forever.
+    "EVENT_RETENTION_DAYS": None,
+    # Periodic tasks installed into django-celery-beat at migrate time (editable in admin
+    # afterwards: existing entries are never overwritten). {"every": seconds} or {"crontab": "m h d M w"}.
+    "SCHEDULES": {
+        "recommendations.ingest_pending": {"every": 60},
+        "recommendations.refresh_trending": {"every": 60},
+        "recommendations.train_incremental": {"every": 300},
+        "recommendations.train_full": {"crontab": "30 3 * * *"},
+        "recommendations.cleanup_events": {"crontab": "0 4 * * *"},
+    },
 }
 
 _IMPORT_STRINGS = {"CATALOG_ADAPTER"}

@@ -147,7 +147,7 @@ def _stored(key: str) -> RankedList:
 
 
 def computed_popularity(
-    *, category: str | None = None, decay: bool = False, size: int = 500
+    *, category: str | None = None, decay: bool = False, size: int = 500, use_cache: bool = True
 ) -> RankedList:
     """Weighted event counts per item from the database, cached for ``POPULARITY_CACHE_SECONDS``.
 
@@ -156,7 +156,7 @@ def computed_popularity(
     """
     cache = caches["default"]
     cache_key = f"recommendations:popularity:{int(decay)}:{category or ''}"
-    cached = cache.get(cache_key)
+    cached = cache.get(cache_key) if use_cache else None
     if cached is not None:
         return cached
     ranked = _popularity_query(decay=decay, size=size if category is None else size * 4)

@@ -1,0 +1,34 @@
+"""Writing ranked lists to the store ahead of requests, so serving only reads."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .catalog import get_catalog
+from .conf import app_settings
+from .serving.sources import computed_popularity
+from .serving.stores import RankedList, get_store
+
+
+def refresh_popularity() -> dict[str, int]:
+    """Trending and popular lists, overall and per category, from the event table.
+
+    Returns the number of lists written per kind.
+    """
+    length = app_settings.PRECOMPUTE_LENGTH
+    lists: dict[str, RankedList] = {}
+    written: dict[str, int] = {}
+    for name, decay in (("trending", True), ("popular", False)):
+        ranked = computed_popularity(decay=decay, size=length * 20, use_cache=False)
+        lists[name] = ranked[:length]
+        infos = get_catalog().describe([item_id for item_id, _ in ranked])
+        by_category: dict[str, RankedList] = defaultdict(list)
+        for item_id, score in ranked:
+            info = infos.get(item_id)
+            if info is not None and info.category and len(by_category[info.category]) < length:
+                by_category[info.category].append((item_id, score))
+        for category, items in by_category.items():
+            lists[f"{name}:category:{category}"] = items
+        written[name] = 1 + len(by_category)
+    get_store().put_many(lists)
+    return written
