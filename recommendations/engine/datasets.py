@@ -91,7 +91,8 @@ class OnlineRetail:
     """The reference-protocol view of the Online Retail file.
 
     ``pairs``: every purchased (customer, item) pair once, stamped with its first time.
-    ``baskets``: invoice x item (binary) over the same items, with ``basket_times``.
+    ``baskets``: invoice x item (binary) over the same items, with ``basket_times`` and the
+    customer of each invoice in ``basket_customers``.
     ``titles`` / ``prices``: one per item of ``item_map`` (the first description seen, the median
     unit price), for content features.
     """
@@ -99,6 +100,7 @@ class OnlineRetail:
     pairs: EventLog
     baskets: sp.csr_matrix
     basket_times: np.ndarray
+    basket_customers: np.ndarray
     item_map: IndexMap
     titles: list[str]
     prices: np.ndarray
@@ -155,12 +157,15 @@ def read_online_retail(path: str | Path) -> OnlineRetail:
     baskets.data[:] = 1.0
     basket_times = np.full(len(invoice_keys), np.inf)
     np.minimum.at(basket_times, invoice_index, time_array)
+    basket_customers = np.empty(len(invoice_keys), dtype=customer_array.dtype)
+    basket_customers[invoice_index] = customer_array
 
     prices = _median_by_group(np.asarray(unit_prices), item_index, len(item_map))
     return OnlineRetail(
         pairs=pairs,
         baskets=baskets,
         basket_times=basket_times,
+        basket_customers=basket_customers,
         item_map=item_map,
         titles=[titles.get(code, "") for code in item_map.keys],
         prices=prices,

@@ -19,13 +19,17 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def to_torch_csr(matrix: sp.csr_matrix, device: torch.device) -> torch.Tensor:
-    """A float32 torch CSR tensor with the same pattern (indices must already be sorted)."""
+    """A float32 torch CSR tensor with the same pattern (indices must already be sorted).
+
+    Indices are int32: the CPU sparse kernels (MKL) take them without a conversion copy per call,
+    which halves the time of a sparse product. (Fine below 2**31 stored cells.)
+    """
     matrix = sp.csr_matrix(matrix)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         return torch.sparse_csr_tensor(
-            torch.from_numpy(matrix.indptr.astype(np.int64)),
-            torch.from_numpy(matrix.indices.astype(np.int64)),
+            torch.from_numpy(matrix.indptr.astype(np.int32)),
+            torch.from_numpy(matrix.indices.astype(np.int32)),
             torch.from_numpy(matrix.data.astype(np.float32)),
             size=matrix.shape,
             device=device,

@@ -31,12 +31,20 @@ Protocol = Literal["leave_last_out", "time"]
 
 
 def evaluate_model(
-    model: Recommender, split: Split, *, features: sp.csr_matrix | None = None
+    model: Recommender,
+    split: Split,
+    *,
+    features: sp.csr_matrix | None = None,
+    from_history: bool = False,
 ) -> dict[str, float]:
     """HR@10, Recall@20, NDCG@10 and coverage@10 (plus diversity@10 with item ``features``) of a
-    model already fitted on ``split.train``."""
+    model already fitted on ``split.train``. ``from_history`` scores users from their training
+    rows instead of as rows of the fit matrix (for models fitted on other rows, like baskets)."""
     users = split.users
-    top, _ = model.recommend(users, n=LIST_DEPTH)
+    if from_history:
+        top, _ = model.recommend_history(split.train[users], n=LIST_DEPTH)
+    else:
+        top, _ = model.recommend(users, n=LIST_DEPTH)
     result = ranking_metrics(top, split.test[users])
     result["coverage@10"] = coverage(top, split.train.shape[1])
     if features is not None:
@@ -92,7 +100,7 @@ def evaluate_interactions(
     )
     models: dict[str, dict[str, Any]] = {}
     for name, trial in selection.best_per_family().items():
-        model = candidates[selection.trials.index(trial)].make()
+        model = trial.make()
         started = time.perf_counter()
         fit_model(model, split.train, times=split.train_times)
         fit_s = time.perf_counter() - started

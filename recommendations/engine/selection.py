@@ -53,14 +53,16 @@ class Candidate:
 
 @dataclass
 class Trial:
-    """One candidate's validation result; ``skipped`` says why it was not fitted."""
+    """One candidate's validation result; ``skipped`` says why it was not fitted. ``make``
+    builds a fresh, unfitted model of the same configuration."""
 
     name: str
     params: dict[str, Any]
     metrics: dict[str, float] = field(default_factory=dict)
     fit_s: float = 0.0
     skipped: str = ""
-    per_row: np.ndarray | None = field(default=None, repr=False)
+    per_row: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    make: Callable[[], Recommender] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -183,7 +185,7 @@ def select_for_you(
     trials = _run_trials(
         candidates, validation.train, validation.train_times, None, score, relevant, time_budget_s
     )
-    return _finish("for_you", metric, trials, candidates, refit, matrix, times, None)
+    return _finish("for_you", metric, trials, refit, matrix, times, None)
 
 
 def select_similar_item(
@@ -221,7 +223,7 @@ def select_similar_item(
         relevant,
         time_budget_s,
     )
-    return _finish("similar_item", metric, trials, candidates, refit, matrix, times, features)
+    return _finish("similar_item", metric, trials, refit, matrix, times, features)
 
 
 def select_bought_together(
@@ -257,7 +259,7 @@ def select_bought_together(
         return model.similar_items(queries, n=LIST_DEPTH)[0]
 
     trials = _run_trials(candidates, baskets[earlier], None, None, score, relevant, time_budget_s)
-    return _finish("bought_together", metric, trials, candidates, refit, baskets, None, None)
+    return _finish("bought_together", metric, trials, refit, baskets, None, None)
 
 
 def _run_trials(
@@ -273,7 +275,7 @@ def _run_trials(
     trials = []
     for candidate in candidates:
         model = candidate.make()
-        trial = Trial(candidate.name, model.params())
+        trial = Trial(candidate.name, model.params(), make=candidate.make)
         trials.append(trial)
         if trials[:-1] and time.perf_counter() - started > time_budget_s:
             trial.skipped = "time budget spent"
@@ -294,7 +296,6 @@ def _finish(
     scenario: str,
     metric: str,
     trials: list[Trial],
-    candidates: Sequence[Candidate],
     refit: bool,
     matrix: sp.csr_matrix,
     times: sp.csr_matrix | None,
@@ -303,8 +304,7 @@ def _finish(
     best = choose(trials, metric)
     model = None
     if refit:
-        model = candidates[trials.index(best)].make()
-        fit_model(model, matrix, times=times, features=features)
+        model = fit_model(best.make(), matrix, times=times, features=features)
     return Selection(scenario, metric, trials, best, model)
 
 

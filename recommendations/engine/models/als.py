@@ -11,6 +11,8 @@ the non-zero cells) and a sparse-dense product, so no per-cell copy of the facto
 
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, ClassVar, Self
 
@@ -30,8 +32,8 @@ class ALS(Recommender):
 
     ``fit(matrix, warm_start=previous)`` continues from an earlier model (an :class:`ALS` or its
     artifact): rows that existed keep their factors, rows appended since (new users, new items;
-    index maps only ever append) start small and random. ``num_threads`` sets torch's CPU threads
-    during the fit (``None`` leaves torch's setting alone).
+    index maps only ever append) start small and random. ``num_threads`` is the number of CPU
+    threads of a fit (default: torch's thread count); a CUDA fit runs as one stream.
     """
 
     name: ClassVar[str] = "als"
@@ -76,13 +78,15 @@ class ALS(Recommender):
         iterations: int | None = None,
     ) -> Self:
         self.train = check_matrix(matrix)
-        with _threads(self.num_threads):
+        on_cpu = self.device.type == "cpu"
+        parts = (self.num_threads or torch.get_num_threads()) if on_cpu else 1
+        with _threads(1 if on_cpu else None), ThreadPoolExecutor(parts) as pool:
             users, items = self._initial_factors(warm_start)
-            by_user = _Confidence(self.train, self.alpha, self.device)
-            by_item = _Confidence(self.train.T.tocsr(), self.alpha, self.device)
+            by_user = _Side(self.train, self.alpha, self.device, parts)
+            by_item = _Side(self.train.T.tocsr(), self.alpha, self.device, parts)
             for _ in range(self.iterations if iterations is None else iterations):
-                users = self._solve(by_user, users, items)
-                items = self._solve(by_item, items, users)
+                users = self._solve(pool, by_user, users, items)
+                items = self._solve(pool, by_item, items, users)
         self.user_factors, self.item_factors = users, items
         self._numpy_items = items.cpu().numpy()
         self._gram = _gram(items, self.regularization).cpu().double().numpy()
@@ -200,37 +204,83 @@ class ALS(Recommender):
         return fresh
 
     def _solve(
-        self, confidence: _Confidence, current: torch.Tensor, other: torch.Tensor
+        self, pool: ThreadPoolExecutor, side: _Side, current: torch.Tensor, other: torch.Tensor
     ) -> torch.Tensor:
-        """A few CG steps on every row's normal equations at once, from ``current``."""
+        """New factors for every row of one side, from ``current`` and the other side's factors.
+
+        On the CPU the rows are cut into one block per thread (balanced by cells), each solved by
+        single-threaded torch calls in its own Python thread: a block never waits for another,
+        where thousands of small multi-threaded calls would each end in a barrier that stalls
+        whenever another process holds a core.
+        """
         gram = _gram(other, self.regularization)
         other_t = other.T.contiguous()
+        if len(side.parts) == 1:
+            return self._conjugate_gradient(side.parts[0], current, other, other_t, gram)
+        blocks = [
+            pool.submit(self._conjugate_gradient, part, current[part.rows], other, other_t, gram)
+            for part in side.parts
+        ]
+        return torch.cat([block.result() for block in blocks])
+
+    def _conjugate_gradient(
+        self,
+        confidence: _Confidence,
+        x: torch.Tensor,
+        other: torch.Tensor,
+        other_t: torch.Tensor,
+        gram: torch.Tensor,
+    ) -> torch.Tensor:
+        """``cg_steps`` steps of CG on every row's normal equations at once, starting at ``x``."""
+        extra = confidence.extra
 
         def hessian(vectors: torch.Tensor) -> torch.Tensor:
-            dots = torch.sparse.sampled_addmm(confidence.extra, vectors, other_t, beta=0.0)
-            weighted = with_values(confidence.extra, dots.values() * confidence.extra.values())
-            return vectors @ gram + weighted @ other
+            dots = torch.sparse.sampled_addmm(extra, vectors, other_t, beta=0.0)
+            weighted = with_values(extra, dots.values() * extra.values())
+            return torch.addmm(weighted @ other, vectors, gram)
 
-        x = current
         residual = confidence.full @ other - hessian(x)
         direction = residual
-        norm = residual.square().sum(1)
+        norm = torch.linalg.vecdot(residual, residual)
         for _ in range(self.cg_steps):
             product = hessian(direction)
-            step = norm / (direction * product).sum(1).clamp_min(_TINY)
-            x = x + step[:, None] * direction
-            residual = residual - step[:, None] * product
-            new_norm = residual.square().sum(1)
-            direction = residual + (new_norm / norm.clamp_min(_TINY))[:, None] * direction
+            step = norm / torch.linalg.vecdot(direction, product).clamp_min(_TINY)
+            x = torch.addcmul(x, step[:, None], direction)
+            residual = torch.addcmul(residual, step[:, None], product, value=-1.0)
+            new_norm = torch.linalg.vecdot(residual, residual)
+            ratio = new_norm / norm.clamp_min(_TINY)
+            direction = torch.addcmul(residual, ratio[:, None], direction)
             norm = new_norm
         return x
+
+
+class _Side:
+    """One side's confidence matrix, cut into row blocks of about equal cell counts."""
+
+    def __init__(
+        self, matrix: sp.csr_matrix, alpha: float, device: torch.device, parts: int
+    ) -> None:
+        cells = np.cumsum(np.diff(matrix.indptr))
+        total = int(cells[-1]) if len(cells) else 0
+        bounds = [0]
+        for part in range(1, parts):
+            bounds.append(max(bounds[-1], int(np.searchsorted(cells, total * part / parts))))
+        bounds.append(matrix.shape[0])
+        self.parts = [
+            _Confidence(matrix[lo:hi], alpha, device, slice(lo, hi))
+            for lo, hi in itertools.pairwise(bounds)
+            if hi > lo
+        ] or [_Confidence(matrix, alpha, device, slice(0, matrix.shape[0]))]
 
 
 class _Confidence:
     """The two CSR tensors of one side: ``c = 1 + alpha·r`` (right-hand side) and ``c - 1 = alpha·r``
     (the sparse part of the system), sharing one pattern."""
 
-    def __init__(self, matrix: sp.csr_matrix, alpha: float, device: torch.device) -> None:
+    def __init__(
+        self, matrix: sp.csr_matrix, alpha: float, device: torch.device, rows: slice
+    ) -> None:
+        self.rows = rows
         self.extra = to_torch_csr(matrix, device)
         self.extra = with_values(self.extra, self.extra.values() * alpha)
         self.full = with_values(self.extra, self.extra.values() + 1.0)

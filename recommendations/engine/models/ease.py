@@ -30,7 +30,8 @@ class CatalogueTooLarge(ValueError):
 
 class EASE(Recommender):
     """Scores are ``history @ B``. ``regularization`` is λ; larger values smooth towards popular
-    items. The artifact keeps each item's top ``artifact_neighbours`` weights."""
+    items. The artifact keeps each item's ``artifact_neighbours`` weights of largest magnitude
+    (on Online Retail, 200 of 3,659 score as well as the dense matrix)."""
 
     name: ClassVar[str] = "ease"
 
@@ -80,7 +81,7 @@ class EASE(Recommender):
             lambda start, stop: weights[start:stop].clone(),
             weights.shape[0],
             self.artifact_neighbours,
-            positive_only=False,
+            by_magnitude=True,
         )
         return table_artifact(
             self.name, table, {**self.params(), "neighbours": self.artifact_neighbours}

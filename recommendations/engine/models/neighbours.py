@@ -63,25 +63,29 @@ def top_k_table(
     n_items: int,
     k: int,
     *,
-    positive_only: bool = True,
+    by_magnitude: bool = False,
 ) -> sp.csr_matrix:
-    """Keep each row's ``k`` largest entries (never the diagonal) of a similarity computed in
-    row blocks by ``rows_of(start, stop)``; ``positive_only`` also drops entries ≤ 0."""
+    """Keep each row's ``k`` strongest entries (never the diagonal) of a similarity computed in
+    row blocks by ``rows_of(start, stop)``.
+
+    By default the strongest are the largest positive values. ``by_magnitude`` ranks by absolute
+    value and keeps the sign, for weights where negative entries carry information (EASE: a
+    strongly negative weight pushes an item down and dropping it changes the ranking).
+    """
     k = min(k, max(n_items - 1, 0))
     all_rows, all_cols, all_values = [], [], []
-    for start in range(0, n_items, ROW_BLOCK):
+    for start in range(0, n_items if k else 0, ROW_BLOCK):
         stop = min(start + ROW_BLOCK, n_items)
         block = rows_of(start, stop).float()
+        strength = block.abs() if by_magnitude else block.clone()
         local = torch.arange(stop - start, device=block.device)
-        block[local, local + start] = -torch.inf
-        if k == 0:
-            continue
-        values, cols = torch.topk(block, k, dim=1)
-        keep = values > 0 if positive_only else torch.isfinite(values)
+        strength[local, local + start] = -torch.inf
+        ranks, cols = torch.topk(strength, k, dim=1)
+        keep = ranks > 0
         rows = (local[:, None] + start).expand_as(cols)
         all_rows.append(rows[keep].cpu().numpy())
         all_cols.append(cols[keep].cpu().numpy())
-        all_values.append(values[keep].cpu().numpy())
+        all_values.append(block.gather(1, cols)[keep].cpu().numpy())
     if not all_rows:
         return sp.csr_matrix((n_items, n_items), dtype=np.float32)
     return matrix_from_pairs(

@@ -1,0 +1,304 @@
+"""Offline quality of every model under the Online Retail reference protocol.
+
+Command:  .venv/bin/python bench/quality.py [--seed 0]
+Data:     UCI Online Retail (../shared/data/online_retail/online_retail.csv.gz), reference protocol
+          from its README: purchase lines with a CustomerID, Quantity > 0, InvoiceNo not starting
+          with "C", StockCode starting with five digits; each (customer, item) pair once at its
+          first time; leave-last-out by time (ties by a seeded shuffle) for customers with >= 3
+          items; all items ranked minus the training history.
+
+Reports, on the held-out items: each model family at its best validation configuration, the
+family the selector picks on a validation split carved from the training part (the held-out items
+are never used for the choice), the selected model scored through its torch-free artifact, and
+ALS fold-in against a full refit. Goal for the selected model: Recall@20 >= 0.315 and
+NDCG@10 >= 0.142; fold-in may lose at most 2% against the full refit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from _common import CITATION, RETAIL_PATH, Reference, load_reference, print_header, print_table
+
+from recommendations.engine.artifacts import load_scorer
+from recommendations.engine.evaluation import evaluate_interactions, evaluate_model
+from recommendations.engine.features import item_features
+from recommendations.engine.metrics import ranking_metrics
+from recommendations.engine.models import ALS, BoughtTogether, ContentSimilarity, Hybrid
+from recommendations.engine.selection import (
+    LIST_DEPTH,
+    for_you_candidates,
+    select_bought_together,
+    select_similar_item,
+)
+
+GOAL_RECALL, GOAL_NDCG, GOAL_FOLD_IN_LOSS = 0.315, 0.142, 0.02
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--fold-in-share",
+        type=float,
+        default=0.2,
+        help="share of held-out customers treated as new for the fold-in test",
+    )
+    args = parser.parse_args()
+
+    reference = load_reference(RETAIL_PATH, seed=args.seed)
+    split = reference.split
+    n_users, n_items = reference.interactions.shape
+    print_header(
+        "Offline quality, Online Retail reference protocol (leave-last-out by time)",
+        f"{CITATION} {n_users} customers x {n_items} items, "
+        f"{reference.interactions.matrix.nnz} pairs (matches the README); "
+        f"{len(split.users)} held-out customers; loaded in {reference.load_s:.1f} s",
+    )
+    features = item_features(reference.retail.titles, prices=reference.retail.prices)
+
+    started = time.perf_counter()
+    result = evaluate_interactions(reference.interactions, features=features, seed=args.seed)
+    evaluation_s = time.perf_counter() - started
+    models = result["models"]
+    selected = result["selected"]
+
+    baskets = training_baskets(reference)
+    for name, model, fit in (
+        ("content", ContentSimilarity(), lambda m: m.fit(split.train, features)),
+        ("hybrid", Hybrid(), lambda m: m.fit(split.train, features)),
+        ("bought_together", BoughtTogether(), lambda m: m.fit(baskets)),
+    ):
+        fit_started = time.perf_counter()
+        fit(model)
+        fit_s = time.perf_counter() - fit_started
+        metrics = evaluate_model(model, split, features=features, from_history=True)
+        models[name] = {**metrics, "fit_s": fit_s, "params": model.params()}
+
+    artifact_metrics = artifact_quality(result, split)
+    fold_in = fold_in_quality(models["als"]["params"], split, args.fold_in_share, args.seed)
+
+    rows = [
+        [
+            name + (" *" if name == selected else ""),
+            m["hr@10"],
+            m["recall@20"],
+            m["ndcg@10"],
+            m["coverage@10"],
+            m["diversity@10"],
+            m["fit_s"],
+            m.get("validation_ndcg@10", "-"),
+            _params(m["params"]),
+        ]
+        for name, m in models.items()
+    ]
+    rows.append(
+        [
+            f"{selected} via numpy artifact",
+            artifact_metrics["hr@10"],
+            artifact_metrics["recall@20"],
+            artifact_metrics["ndcg@10"],
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]
+    )
+    print("For you (* = selected on validation; every family at its best validation setting;")
+    print("content, hybrid and bought-together score users from their training items):")
+    print_table(
+        [
+            "model",
+            "HR@10",
+            "Recall@20",
+            "NDCG@10",
+            "coverage@10",
+            "diversity@10",
+            "fit s",
+            "val NDCG@10",
+            "params",
+        ],
+        rows,
+    )
+
+    print("ALS (best validation setting): user vectors by numpy fold-in vs the full fit's own")
+    print(
+        f"vectors, all held-out customers; then {int(fold_in['new_customers'])} customers left "
+        "out of training entirely and folded in, vs the full refit that saw them:"
+    )
+    print_table(
+        ["", "Recall@20", "NDCG@10"],
+        [
+            ["full fit", fold_in["full_recall@20"], fold_in["full_ndcg@10"]],
+            ["fold-in (serving)", fold_in["fold_in_recall@20"], fold_in["fold_in_ndcg@10"]],
+            ["loss", fold_in["recall_loss"], fold_in["ndcg_loss"]],
+            ["new customers: full refit", "", fold_in["new_full_ndcg@10"]],
+            ["new customers: fold-in", "", fold_in["new_fold_in_ndcg@10"]],
+            ["new customers: loss", "", fold_in["new_ndcg_loss"]],
+        ],
+    )
+    print(
+        f"fold-in time per customer (numpy, one factors x factors solve): "
+        f"{fold_in['fold_in_ms']:.3f} ms\n"
+    )
+
+    other = other_scenarios(reference, features, args.seed)
+    print("Other scenarios, chosen on validation carved from the training part:")
+    print_table(["scenario", "selected", "val NDCG@10", "val HR@10"], other)
+
+    chosen = models[selected]
+    goal_met = bool(
+        chosen["recall@20"] >= GOAL_RECALL
+        and chosen["ndcg@10"] >= GOAL_NDCG
+        and fold_in["ndcg_loss"] <= GOAL_FOLD_IN_LOSS
+    )
+    print(
+        f"selected: {selected}; Recall@20 {chosen['recall@20']:.4f} (goal {GOAL_RECALL}), "
+        f"NDCG@10 {chosen['ndcg@10']:.4f} (goal {GOAL_NDCG}); fold-in NDCG loss "
+        f"{fold_in['ndcg_loss']:.2%} (goal <= {GOAL_FOLD_IN_LOSS:.0%}); "
+        f"evaluate_interactions took {evaluation_s:.1f} s\n"
+    )
+    print(
+        json.dumps(
+            {
+                "selected": selected,
+                "recall@20": round(chosen["recall@20"], 4),
+                "ndcg@10": round(chosen["ndcg@10"], 4),
+                "goal_met": goal_met,
+                "models": {
+                    name: {
+                        key: round(m[key], 4)
+                        for key in ("hr@10", "recall@20", "ndcg@10", "coverage@10", "fit_s")
+                    }
+                    for name, m in models.items()
+                },
+                "artifact_ndcg@10": round(artifact_metrics["ndcg@10"], 4),
+                "fold_in": {key: round(value, 4) for key, value in fold_in.items()},
+                "evaluation_s": round(evaluation_s, 1),
+            }
+        )
+    )
+
+
+def training_baskets(reference: Reference) -> sp.csr_matrix:
+    """Invoices minus every line of a held-out (customer, item) pair: no leak into the test."""
+    retail, split = reference.retail, reference.split
+    n_items = split.test.shape[1]
+    customers = reference.interactions.user_map.lookup(retail.basket_customers)
+    baskets = retail.baskets.tocoo()
+    codes = customers[baskets.row] * n_items + baskets.col
+    test = split.test.tocoo()
+    keep = ~np.isin(codes, test.row.astype(np.int64) * n_items + test.col)
+    return sp.csr_matrix(
+        (baskets.data[keep], (baskets.row[keep], baskets.col[keep])), shape=baskets.shape
+    )
+
+
+def artifact_quality(result: dict, split) -> dict[str, float]:
+    """The selected family refitted, exported, and scored by the numpy-only scorer."""
+    candidates = for_you_candidates(split.train.shape[1])
+    params = result["models"][result["selected"]]["params"]
+    candidate = next(
+        c for c in candidates if c.name == result["selected"] and c.make().params() == params
+    )
+    model = candidate.make()
+    if candidate.name == "trending":
+        model.fit(split.train, split.train_times)
+    else:
+        model.fit(split.train)
+    scorer = load_scorer(model.to_artifact())
+    users = split.users
+    top = np.full((len(users), LIST_DEPTH), -1, dtype=np.int64)
+    for row, user in enumerate(users):
+        history = split.train[user]
+        items, _ = scorer.recommend(history.indices, history.data, n=LIST_DEPTH)
+        top[row, : len(items)] = items
+    return ranking_metrics(top, split.test[users])
+
+
+def fold_in_quality(params: dict, split, share: float, seed: int) -> dict[str, float]:
+    """ALS user vectors by numpy fold-in against the full fit.
+
+    Serving: every held-out customer's vector is folded in from their training items against the
+    full fit's item factors (what a web process does with the artifact) and compared with the
+    vectors the fit itself learned. New customers: a random ``share`` of them is left out of
+    training altogether, then folded in, and compared with the full refit that saw them.
+    """
+    users = split.users
+    relevant = split.test[users]
+    full = ALS(**params).fit(split.train)
+    full_metrics = ranking_metrics(full.recommend(users, n=LIST_DEPTH)[0], relevant)
+    fold_top, fold_in_ms = _folded_top(full, split.train, users)
+    fold_metrics = ranking_metrics(fold_top, relevant)
+
+    rng = np.random.default_rng(seed)
+    new = np.sort(rng.choice(users, size=int(len(users) * share), replace=False))
+    without = split.train.tolil()
+    without[new] = 0
+    without = sp.csr_matrix(without)
+    without.eliminate_zeros()
+    partial = ALS(**params).fit(without)
+    new_full = ranking_metrics(full.recommend(new, n=LIST_DEPTH)[0], split.test[new])
+    new_fold = ranking_metrics(_folded_top(partial, split.train, new)[0], split.test[new])
+    return {
+        "full_recall@20": full_metrics["recall@20"],
+        "full_ndcg@10": full_metrics["ndcg@10"],
+        "fold_in_recall@20": fold_metrics["recall@20"],
+        "fold_in_ndcg@10": fold_metrics["ndcg@10"],
+        "recall_loss": 1.0 - fold_metrics["recall@20"] / full_metrics["recall@20"],
+        "ndcg_loss": 1.0 - fold_metrics["ndcg@10"] / full_metrics["ndcg@10"],
+        "fold_in_ms": fold_in_ms,
+        "new_customers": float(len(new)),
+        "new_full_ndcg@10": new_full["ndcg@10"],
+        "new_fold_in_ndcg@10": new_fold["ndcg@10"],
+        "new_ndcg_loss": 1.0 - new_fold["ndcg@10"] / new_full["ndcg@10"],
+    }
+
+
+def _folded_top(model: ALS, train: sp.csr_matrix, users: np.ndarray) -> tuple[np.ndarray, float]:
+    """Top lists from numpy fold-in vectors, and the mean fold-in time per customer in ms."""
+    histories = train[users]
+    rows = [
+        (histories.indices[lo:hi], histories.data[lo:hi])
+        for lo, hi in itertools.pairwise(histories.indptr)
+    ]
+    started = time.perf_counter()
+    vectors = np.stack([model.fold_in(items, weights) for items, weights in rows])
+    fold_in_ms = (time.perf_counter() - started) * 1000 / len(rows)
+    scores = vectors @ model.item_factors.numpy().T
+    scores[histories.nonzero()] = -np.inf
+    return np.argsort(-scores, axis=1)[:, :LIST_DEPTH], fold_in_ms
+
+
+def other_scenarios(reference: Reference, features, seed: int) -> list[list[object]]:
+    split = reference.split
+    similar = select_similar_item(
+        split.train, split.train_times, features=features, seed=seed, refit=False
+    )
+    retail = reference.retail
+    together = select_bought_together(
+        training_baskets(reference), retail.basket_times, seed=seed, refit=False
+    )
+    return [
+        [
+            s.scenario,
+            f"{s.best.name} {_params(s.best.params)}",
+            s.best.metrics["ndcg@10"],
+            s.best.metrics["hr@10"],
+        ]
+        for s in (similar, together)
+    ]
+
+
+def _params(params: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in params.items() if k not in ("iterations", "cg_steps"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""One call from an event log to fitted, selected, exportable models for every scenario.
+
+This is the entry point for the host application's training task: it passes plain arrays (an
+:class:`~recommendations.engine.data.EventLog`, optionally the order lines and catalogue texts) and
+gets back per-scenario selections whose models export to torch-free artifacts carrying their item
+keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .artifacts import Artifact
+from .data import EventLog, Interactions, MatrixConfig, build_interactions
+from .features import item_features
+from .indexmap import IndexMap
+from .models import ALS, Recommender, Trending
+from .selection import (
+    SCENARIOS,
+    Selection,
+    fit_model,
+    select_bought_together,
+    select_for_you,
+    select_similar_item,
+)
+
+
+@dataclass
+class TrainedModels:
+    """The matrix trained on, one :class:`Selection` per scenario, and trending items."""
+
+    interactions: Interactions
+    selections: dict[str, Selection]
+    trending: Trending
+
+    def artifacts(self) -> dict[str, Artifact]:
+        """``{"for_you": ..., "similar_item": ..., "bought_together": ..., "trending": ...}``
+        for the scenarios that were trained, each with the item keys attached."""
+        models = {name: selection.model for name, selection in self.selections.items()}
+        models["trending"] = self.trending
+        keys = self.interactions.item_map.to_array()
+        exported = {}
+        for name, model in models.items():
+            if model is None:
+                continue
+            artifact = model.to_artifact()
+            artifact.item_keys = keys
+            exported[name] = artifact
+        return exported
+
+    def report(self) -> dict[str, Any]:
+        """JSON-able validation results: per scenario the winner and every trial's metrics."""
+        return {
+            "users": self.interactions.shape[0],
+            "items": self.interactions.shape[1],
+            "cells": int(self.interactions.matrix.nnz),
+            "scenarios": {
+                name: {
+                    "selected": selection.best.name,
+                    "params": selection.best.params,
+                    "metric": selection.metric,
+                    "validation": selection.best.metrics,
+                    "trials": [
+                        {
+                            "name": trial.name,
+                            "params": trial.params,
+                            "metrics": trial.metrics,
+                            "fit_s": trial.fit_s,
+                            "skipped": trial.skipped,
+                        }
+                        for trial in selection.trials
+                    ],
+                }
+                for name, selection in self.selections.items()
+            },
+        }
+
+
+def train(
+    log: EventLog,
+    *,
+    config: MatrixConfig | None = None,
+    user_map: IndexMap | None = None,
+    item_map: IndexMap | None = None,
+    exclude_users: Collection[object] = (),
+    orders: EventLog | None = None,
+    catalogue: Mapping[str, Mapping[str, Any]] | None = None,
+    scenarios: Sequence[str] = SCENARIOS,
+    previous_als: ALS | Artifact | None = None,
+    time_budget_s: float = 300.0,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+) -> TrainedModels:
+    """Build the matrix, then select and refit a model per scenario.
+
+    ``orders``: one entry per order line, with the order id in ``users`` (bought-together is
+    skipped without it). ``catalogue``: item key → ``{"title", "description", "category",
+    "price"}`` (any may be missing); its keys join the item index even without interactions, so
+    content similarity reaches brand-new items. ``previous_als`` warm-starts ALS when the for-you
+    winner is ALS with the same number of factors (pass the previous maps too, so rows line up).
+    """
+    if item_map is not None or catalogue:
+        item_map = item_map.copy() if item_map is not None else IndexMap()
+        item_map.add(sorted(catalogue or ()))
+    interactions = build_interactions(
+        log, config, user_map=user_map, item_map=item_map, exclude_users=exclude_users
+    )
+    matrix, times = interactions.matrix, interactions.times
+    features = _features(interactions.item_map, catalogue) if catalogue else None
+    selections: dict[str, Selection] = {}
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        raise ValueError(f"unknown scenario(s) {sorted(unknown)}; expected some of {SCENARIOS}")
+    if "for_you" in scenarios:
+        selection = select_for_you(
+            matrix, times, seed=seed, time_budget_s=time_budget_s, device=device, refit=False
+        )
+        selection.model = _refit(selection, matrix, times, previous_als)
+        selections["for_you"] = selection
+    if "similar_item" in scenarios:
+        selections["similar_item"] = select_similar_item(
+            matrix,
+            times,
+            features=features,
+            seed=seed,
+            time_budget_s=time_budget_s,
+            device=device,
+        )
+    if "bought_together" in scenarios and orders is not None and len(orders):
+        baskets, basket_times = _baskets(orders, interactions.item_map)
+        if baskets.nnz:
+            selections["bought_together"] = select_bought_together(
+                baskets, basket_times, seed=seed, time_budget_s=time_budget_s, device=device
+            )
+    trending = Trending(device=device).fit(matrix, times)
+    return TrainedModels(interactions, selections, trending)
+
+
+def _refit(
+    selection: Selection,
+    matrix: sp.csr_matrix,
+    times: sp.csr_matrix,
+    previous_als: ALS | Artifact | None,
+) -> Recommender:
+    """The winner on all the data; ALS continues from the previous factors when they fit."""
+    model = selection.best.make()
+    if isinstance(model, ALS) and _same_factors(previous_als, model.factors):
+        return model.fit(matrix, warm_start=previous_als)
+    return fit_model(model, matrix, times=times)
+
+
+def _same_factors(previous: ALS | Artifact | None, factors: int) -> bool:
+    if isinstance(previous, ALS):
+        return previous.factors == factors
+    if isinstance(previous, Artifact):
+        return previous.model == ALS.name and previous.params.get("factors") == factors
+    return False
+
+
+def _baskets(orders: EventLog, item_map: IndexMap) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Order x item (binary, known items only) and each order's time."""
+    items = item_map.lookup(orders.items)
+    known = items >= 0
+    order_keys, order_index = np.unique(orders.users[known], return_inverse=True)
+    order_index = order_index.ravel()
+    baskets = sp.csr_matrix(
+        (np.ones(int(known.sum()), np.float32), (order_index, items[known])),
+        shape=(len(order_keys), len(item_map)),
+    )
+    baskets.sum_duplicates()
+    baskets.data[:] = 1.0
+    times = np.full(len(order_keys), np.inf)
+    np.minimum.at(times, order_index, orders.timestamps[known])
+    return baskets, times
+
+
+def _features(item_map: IndexMap, catalogue: Mapping[str, Mapping[str, Any]]) -> sp.csr_matrix:
+    rows = [catalogue.get(key, {}) for key in item_map.keys]
+    return item_features(
+        [str(row.get("title") or "") for row in rows],
+        descriptions=[str(row.get("description") or "") for row in rows],
+        categories=[row.get("category") for row in rows],
+        prices=[row.get("price") for row in rows],
+    )
