@@ -99,3 +99,10 @@ def test_fit_with_explicit_threads(matrix):
     before = torch.get_num_threads()
     ALS(factors=4, iterations=1, num_threads=1).fit(sp.csr_matrix(matrix))
     assert torch.get_num_threads() == before
+
+
+def test_restored_model_serves_visitors(model, matrix):
+    restored = ALS.from_artifact(model.to_artifact())
+    top, _ = restored.recommend_history(matrix[:3], n=5)
+    expected, _ = model.recommend_history(matrix[:3], n=5)
+    assert (top == expected).all()

@@ -62,6 +62,10 @@ class ALS(Recommender):
         self._numpy_items: np.ndarray | None = None
         self._gram: np.ndarray | None = None
 
+    @property
+    def n_items(self) -> int:
+        return self._factors()[1].shape[0]
+
     def params(self) -> dict[str, Any]:
         return {
             "factors": self.factors,
@@ -117,16 +121,9 @@ class ALS(Recommender):
 
     def score(self, history: sp.csr_matrix) -> torch.Tensor:
         history = sp.csr_matrix(history)
-        vectors = (
-            np.stack(
-                [
-                    self.fold_in(history.indices[lo:hi], history.data[lo:hi])
-                    for lo, hi in zip(history.indptr[:-1], history.indptr[1:], strict=True)
-                ]
-            )
-            if history.shape[0]
-            else np.zeros((0, self.factors), np.float32)
-        )
+        vectors = np.zeros((history.shape[0], self.factors), np.float32)
+        for row, (lo, hi) in enumerate(itertools.pairwise(history.indptr)):
+            vectors[row] = self.fold_in(history.indices[lo:hi], history.data[lo:hi])
         return torch.from_numpy(vectors).to(self.device) @ self._factors()[1].T
 
     def similar_scores(self, items: np.ndarray) -> torch.Tensor:
@@ -214,7 +211,7 @@ class ALS(Recommender):
         whenever another process holds a core.
         """
         gram = _gram(other, self.regularization)
-        other_t = other.T.contiguous()
+        other_t = other.T  # a view: the sampled product reads it as rows of ``other``
         if len(side.parts) == 1:
             return self._conjugate_gradient(side.parts[0], current, other, other_t, gram)
         blocks = [
@@ -235,9 +232,9 @@ class ALS(Recommender):
         extra = confidence.extra
 
         def hessian(vectors: torch.Tensor) -> torch.Tensor:
-            dots = torch.sparse.sampled_addmm(extra, vectors, other_t, beta=0.0)
-            weighted = with_values(extra, dots.values() * extra.values())
-            return torch.addmm(weighted @ other, vectors, gram)
+            weighted = torch.sparse.sampled_addmm(extra, vectors, other_t, beta=0.0)
+            weighted.values().mul_(extra.values())
+            return torch.addmm(vectors @ gram, weighted, other)
 
         residual = confidence.full @ other - hessian(x)
         direction = residual
