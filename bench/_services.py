@@ -65,27 +65,65 @@ def django_setup() -> None:
     django.setup()
 
 
-def ensure_products(count: int = 200) -> list[int]:
-    """Product pks of a small catalogue, created once."""
+def ensure_products(count: int = 200, categories: int = 10) -> list[int]:
+    """Product pks of a small catalogue spread over a few categories, created once."""
     from decimal import Decimal
 
     from shop.models import Category, Product
 
-    category, _ = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    existing = Product.objects.filter(category=category).count()
+    cats = [
+        Category.objects.get_or_create(slug=f"bench-{c}", defaults={"name": f"Bench {c}"})[0]
+        for c in range(categories)
+    ]
+    existing = set(Product.objects.filter(sku__startswith="BENCH-").values_list("sku", flat=True))
     Product.objects.bulk_create(
         Product(
             sku=f"BENCH-{i}",
             title=f"Benchmark product {i}",
             slug=f"benchmark-product-{i}",
             description="A product used by the benchmarks.",
-            category=category,
+            category=cats[i % categories],
             price=Decimal("4.99"),
             stock=1000,
         )
-        for i in range(existing, count)
+        for i in range(count)
+        if f"BENCH-{i}" not in existing
     )
-    return list(Product.objects.filter(category=category).values_list("pk", flat=True)[:count])
+    products = list(Product.objects.filter(sku__startswith="BENCH-").order_by("pk")[:count])
+    for i, product in enumerate(products):
+        product.category = cats[i % categories]
+    Product.objects.bulk_update(products, ["category"])
+    return [product.pk for product in products]
+
+
+def signed_visitor_cookie(visitor_id: str) -> str:
+    """A ``Cookie`` header value carrying a valid signed visitor id."""
+    from django.http import HttpResponse
+
+    from recommendations.conf import app_settings
+    from recommendations.tracking.identity import _SALT
+
+    response = HttpResponse()
+    name = app_settings.VISITOR_COOKIE_NAME
+    response.set_signed_cookie(name, visitor_id, salt=_SALT)
+    return f"{name}={response.cookies[name].value}"
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def torch_loaded(pid: int) -> bool:
+    """Whether the process has torch's native library mapped (i.e. imported torch)."""
+    return "libtorch" in Path(f"/proc/{pid}/maps").read_text()
 
 
 def reset_stream() -> None:
@@ -123,13 +161,15 @@ def process(
 
 
 @contextlib.contextmanager
-def gunicorn(workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def gunicorn(
+    workers: int = 2, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
     args = [
         PYTHON, "-m", "gunicorn", "shop.wsgi:application",
         "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "--worker-class", "sync",
         "--log-level", "warning",
     ]  # fmt: skip
-    with process(args, extra_env=extra_env, log_name="gunicorn"):
+    with process(args, extra_env=extra_env, log_name="gunicorn") as master:
         base = f"http://127.0.0.1:{PORT}"
         deadline = time.monotonic() + 30
         while True:
@@ -140,7 +180,7 @@ def gunicorn(workers: int = 2, extra_env: dict[str, str] | None = None) -> Itera
                 if time.monotonic() > deadline:
                     raise SystemExit("gunicorn did not start") from None
                 time.sleep(0.2)
-        yield base
+        yield base, master.pid
 
 
 @contextlib.contextmanager

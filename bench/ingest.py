@@ -77,7 +77,7 @@ def main() -> None:
     Event.objects.filter(context__slot="bench").delete()
     script = SCRIPT % {"items": ",".join(f'"{pk}"' for pk in pks), "batch": args.batch}
 
-    with svc.consumer(), svc.gunicorn(extra_env={"BEACON_THROTTLE_RATE": ""}) as base:
+    with svc.consumer(), svc.gunicorn(extra_env={"BEACON_THROTTLE_RATE": ""}) as (base, _):
         started = time.monotonic()
         result = svc.run_wrk(
             base, seconds=args.seconds, connections=args.connections, script=script

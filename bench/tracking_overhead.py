@@ -32,17 +32,6 @@ end
 """
 
 
-def visitor_cookie() -> str:
-    from django.http import HttpResponse
-
-    from recommendations.conf import app_settings
-    from recommendations.tracking.identity import _SALT
-
-    response = HttpResponse()
-    response.set_signed_cookie(app_settings.VISITOR_COOKIE_NAME, "b" * 32, salt=_SALT)
-    return f"{app_settings.VISITOR_COOKIE_NAME}={response.cookies[app_settings.VISITOR_COOKIE_NAME].value}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk round")
@@ -53,7 +42,7 @@ def main() -> None:
     svc.django_setup()
     pks = svc.ensure_products()
     svc.reset_stream()
-    cookie = visitor_cookie()
+    cookie = svc.signed_visitor_cookie("b" * 32)
     paths = ",".join(f'"/products/{pk}/"' for pk in pks)
 
     from recommendations.models import Event
@@ -64,7 +53,7 @@ def main() -> None:
 
     before = Event.objects.count()
     results: dict[str, list[svc.WrkResult]] = {"off": [], "on": []}
-    with svc.consumer(), svc.gunicorn() as base:
+    with svc.consumer(), svc.gunicorn() as (base, _):
         for arm in ("off", "on"):  # warm-up
             svc.run_wrk(base, seconds=3, connections=16, script=script_for(arm))
         for _ in range(args.rounds):

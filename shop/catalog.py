@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 
 from recommendations.catalog import ItemInfo, ModelCatalog
 
 from .cart import SESSION_KEY
 from .models import Product
+
+_SERVING_FIELDS = ("pk", "title", "category__name", "brand", "price", "stock", "active")
 
 
 class ShopCatalog(ModelCatalog):
@@ -41,6 +46,27 @@ class ShopCatalog(ModelCatalog):
             str(pk) for pk in products.values_list("pk", flat=True)[:limit] if str(pk) not in keys
         ]
         return keys[:limit]
+
+    def describe(self, item_ids: Iterable[str]) -> dict[str, ItemInfo]:
+        """One flat query without descriptions: this runs on every recommendation request."""
+        pks = [int(i) for i in item_ids if i.isdigit()]
+        if not pks:
+            return {}
+        rows = Product.objects.filter(pk__in=pks).values_list(*_SERVING_FIELDS)
+        url = reverse("shop:product_detail", kwargs={"pk": 0}).removesuffix("0/")
+        return {
+            str(pk): ItemInfo(
+                item_id=str(pk),
+                title=title,
+                category=category,
+                brand=brand,
+                price=price,
+                in_stock=stock > 0,
+                active=active,
+                url=f"{url}{pk}/",
+            )
+            for pk, title, category, brand, price, stock, active in rows
+        }
 
     def cart_item_ids(self, request: HttpRequest) -> tuple[str, ...]:
         session = getattr(request, "session", None)

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
+from .api import HealthView
 
 storefront = [
     path("", views.home, name="home"),
@@ -32,6 +33,7 @@ storefront = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("recommendations/", include("recommendations.urls")),
+    path("api/health/", HealthView.as_view(), name="api-health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include((storefront, "shop"))),

@@ -11,12 +11,18 @@ from .types import Candidate, ReasonKind
 
 
 def cap_categories(
-    candidates: list[Candidate], items: Mapping[str, ItemInfo], *, limit: int, max_share: float
+    candidates: list[Candidate],
+    items: Mapping[str, ItemInfo],
+    *,
+    limit: int,
+    max_share: float,
+    fill: bool = True,
 ) -> list[Candidate]:
     """The first ``limit`` candidates with at most ``ceil(max_share * limit)`` per category.
 
-    Order is kept; items over a category's cap move to the end, so the list still reaches
-    ``limit`` when only one category is left. Pinned items keep the position a rule gave them.
+    Order is kept. With ``fill``, items over a category's cap move to the end, so the list still
+    reaches ``limit`` when only one category is left; without it they are left out (the caller
+    then looks for more candidates first). Pinned items keep the position a rule gave them.
     """
     if max_share >= 1.0:
         return candidates[:limit]
@@ -42,8 +48,11 @@ def cap_categories(
             counts[category] = counts.get(category, 0) + 1
         else:
             overflow.append(candidate)
-    rest = iter(kept + overflow)
+    rest = iter(kept + overflow if fill else kept)
     result = []
     for index in range(min(limit, len(candidates))):
-        result.append(pinned[index] if index in pinned else next(rest))
+        if index in pinned:
+            result.append(pinned[index])
+        elif (candidate := next(rest, None)) is not None:
+            result.append(candidate)
     return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import DatabaseError
 from django.utils import timezone
@@ -93,26 +93,22 @@ def recommend(
     except DatabaseError:
         logger.exception("Candidate sources failed for %s; serving popularity", slot)
         primary, degraded = [], True
-    now = timezone.now()
-    rules = load_rules(slot.value, now)
-    context_item = _info_of(item_id) if item_id else None
-    backfill = [] if slot in _NOT_BACKFILLED else _backfill(context_item, pool)
-    candidates = _merge(primary, backfill)
-
-    wanted = {c.item_id for c in candidates} | pinned_item_ids(rules)
-    wanted |= {c.reason.about for c in candidates if c.reason.kind in ITEM_REASONS}
-    items = get_catalog().describe(wanted)
+    rules = load_rules(slot.value, timezone.now())
     excluded = _excluded_ids(slot, audience, item_id)
-    eligible = [
-        c
-        for c in candidates
-        if (info := items.get(c.item_id)) is not None
-        and info.active
-        and info.in_stock
-        and c.item_id not in excluded
-    ]
-    ranked = apply_rules(eligible, rules, items, limit=pool)
-    chosen = cap_categories(ranked, items, limit=limit, max_share=app_settings.MAX_CATEGORY_SHARE)
+    catalog = get_catalog()
+
+    candidates = _merge(primary, [])
+    items = dict(catalog.describe(_wanted(candidates, rules) | ({item_id} if item_id else set())))
+    if item_id and item_id not in items:
+        raise UnknownItem(f"unknown item {item_id!r}")
+    backfilled = slot not in _NOT_BACKFILLED
+    chosen = _select(
+        candidates, rules, items, excluded, limit=limit, pool=pool, fill=not backfilled
+    )
+    if len(chosen) < limit and backfilled:
+        candidates = _merge(primary, _backfill(items.get(item_id) if item_id else None, pool))
+        items.update(catalog.describe(_wanted(candidates, rules) - items.keys()))
+        chosen = _select(candidates, rules, items, excluded, limit=limit, pool=pool, fill=True)
     return Recommendations(
         slot=slot,
         items=[
@@ -128,6 +124,40 @@ def recommend(
         token=f"{slot.value}.{secrets.token_hex(6)}",
         degraded=degraded,
         sources=sorted({c.source for c in chosen}),
+    )
+
+
+def _wanted(candidates: list[Candidate], rules: list) -> set[str]:
+    """Every item the catalogue must describe: candidates, pinned items, items reasons name."""
+    wanted = {c.item_id for c in candidates} | pinned_item_ids(rules)
+    return wanted | {c.reason.about for c in candidates if c.reason.kind in ITEM_REASONS}
+
+
+def _select(
+    candidates: list[Candidate],
+    rules: list,
+    items: dict[str, ItemInfo],
+    excluded: set[str],
+    *,
+    limit: int,
+    pool: int,
+    fill: bool,
+) -> list[Candidate]:
+    """Exact filters, then rules, then the category cap."""
+    eligible = [
+        c
+        for c in candidates
+        if (info := items.get(c.item_id)) is not None
+        and info.active
+        and info.in_stock
+        and c.item_id not in excluded
+    ]
+    # Pins may bring back an item the filters removed (the current item, the cart): drop it again.
+    ranked = [
+        c for c in apply_rules(eligible, rules, items, limit=pool) if c.item_id not in excluded
+    ]
+    return cap_categories(
+        ranked, items, limit=limit, max_share=app_settings.MAX_CATEGORY_SHARE, fill=fill
     )
 
 
@@ -218,13 +248,14 @@ def _merge(primary: list[Candidate], backfill: list[Candidate]) -> list[Candidat
     """Primary candidates first (scores in (1, 2]), then backfill in its order (scores in (0, 1))."""
     merged: dict[str, Candidate] = {}
     for candidate in primary:
-        candidate.score = 1.0 + max(min(candidate.score, 1.0), 1e-6)
-        merged.setdefault(candidate.item_id, candidate)
+        if candidate.item_id not in merged:
+            merged[candidate.item_id] = replace(
+                candidate, score=1.0 + max(min(candidate.score, 1.0), 1e-6)
+            )
     total = len(backfill) + 1
     for rank, candidate in enumerate(backfill):
         if candidate.item_id not in merged:
-            candidate.score = (total - rank) / total
-            merged[candidate.item_id] = candidate
+            merged[candidate.item_id] = replace(candidate, score=(total - rank) / total)
     return sorted(merged.values(), key=lambda c: -c.score)
 
 
@@ -235,10 +266,3 @@ def _excluded_ids(slot: Slot, audience: Audience, item_id: str | None) -> set[st
     if slot.value in app_settings.EXCLUDE_PURCHASED_SLOTS:
         excluded |= sources.purchased_items(audience.user_id)
     return excluded
-
-
-def _info_of(item_id: str) -> ItemInfo:
-    info = get_catalog().describe([item_id]).get(item_id)
-    if info is None:
-        raise UnknownItem(f"unknown item {item_id!r}")
-    return info

@@ -134,3 +134,15 @@ def test_pinned_item_is_placed_and_excluded_items_never_appear(record, catalogue
 def test_unknown_item_is_an_error(catalogue):
     with pytest.raises(UnknownItem):
         recommend(Slot.SIMILAR, Audience(), item_id="999999")
+
+
+def test_a_pin_never_shows_the_current_item_or_the_cart(catalogue):
+    kitchen = ids(catalogue["Kitchen"])
+    Rule.objects.create(name="pin current", action="pin", item_id=kitchen[0], position=1)
+    Rule.objects.create(name="pin cart", action="pin", item_id=kitchen[1], position=2)
+    result = recommend(
+        Slot.SIMILAR, Audience(cart_item_ids=(kitchen[1],)), item_id=kitchen[0], limit=5
+    )
+    assert kitchen[0] not in item_ids(result)
+    assert kitchen[1] not in item_ids(result)
+    assert len(result) == 5

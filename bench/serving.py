@@ -1,0 +1,154 @@
+"""Serving throughput: the for-you endpoint vs a bare DRF view on the same stack, same run.
+
+Command:  .venv/bin/python bench/serving.py [--seconds 10] [--rounds 3]
+Data:     200 generated products in 10 categories (recommendations_bench database), a precomputed
+          "similar" list of 30 items per product, trending counters, and 500 returning visitors
+          whose live recent items (5 each) are in Redis.
+Setup:    services mode, gunicorn with 2 sync workers, wrk (1 thread, 16 connections) on loopback.
+
+The baseline is ``/api/health/``, a DRF APIView returning a constant, through the same middleware.
+Rounds alternate baseline / for-you; medians are compared. Then the for-you endpoint runs at about
+80 % of its measured peak (wrk connections paced with a per-request delay) for the p99 figure.
+After the runs, each gunicorn worker's resident memory is read from /proc and its memory map is
+checked for torch's native library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+
+import _services as svc
+
+SCRIPT = """
+local cookies = {%(cookies)s}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "%(path)s", {["Cookie"] = cookies[(n %% #cookies) + 1]})
+end
+%(delay)s
+"""
+
+
+def prepare(pks: list[int], visitors: int) -> list[str]:
+    """Precomputed lists, live state and visitor cookies; returns the cookies."""
+    from recommendations import redis_client
+    from recommendations.serving.stores import get_store
+    from recommendations.tracking import live
+    from recommendations.tracking.records import EventRecord
+    from recommendations.tracking.sinks import deliver
+
+    rng = random.Random(7)
+    ids = [str(pk) for pk in pks]
+    get_store().put_many(
+        {
+            f"item:{item}:similar": [
+                (other, 1.0 / (rank + 1)) for rank, other in enumerate(rng.sample(ids, 30))
+            ]
+            for item in ids
+        }
+    )
+    cookies = []
+    records = []
+    for v in range(visitors):
+        visitor = f"{v:032x}"
+        cookies.append(svc.signed_visitor_cookie(visitor))
+        records += [
+            EventRecord(kind=1, item_id=rng.choice(ids), visitor_id=visitor) for _ in range(5)
+        ]
+    live.update(redis_client.get_redis(timeout=5), records)
+    deliver(records)  # also in the event table, for popularity
+    return cookies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--visitors", type=int, default=500)
+    args = parser.parse_args()
+
+    svc.prepare_database()
+    svc.django_setup()
+    pks = svc.ensure_products()
+    svc.reset_stream()
+    cookies = prepare(pks, args.visitors)
+    cookie_list = ",".join(f'"{c}"' for c in cookies)
+    paths = {
+        "bare": "/api/health/",
+        "for-you": "/recommendations/api/recommendations/for-you/?limit=8",
+    }
+
+    def script(arm: str, delay_ms: float = 0.0) -> str:
+        delay = f"delay = function() return {delay_ms:.3f} end" if delay_ms else ""
+        return SCRIPT % {"cookies": cookie_list, "path": paths[arm], "delay": delay}
+
+    results: dict[str, list[svc.WrkResult]] = {"bare": [], "for-you": []}
+    env = {"RECOMMENDATIONS_THROTTLE_RATE": "", "BEACON_THROTTLE_RATE": ""}
+    with svc.consumer(), svc.gunicorn(extra_env=env) as (base, master):
+        from recommendations.precompute import refresh_popularity
+
+        refresh_popularity()
+        for arm in results:  # warm-up
+            svc.run_wrk(base, seconds=3, connections=16, script=script(arm))
+        for _ in range(args.rounds):
+            for arm in results:
+                result = svc.run_wrk(base, seconds=args.seconds, connections=16, script=script(arm))
+                if result.non_2xx:
+                    raise SystemExit(f"{result.non_2xx} failed requests:\n{result.output}")
+                results[arm].append(result)
+                print(
+                    f"  {arm:>8}: {result.requests_per_s:8.1f} req/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+                )
+        peak = statistics.median(r.requests_per_s for r in results["for-you"])
+        target = 0.8 * peak
+        # Each of 16 connections waits so that together they offer about 80 % of the peak.
+        service_ms = 1000.0 * 16 / peak
+        delay_ms = max(1000.0 * 16 / target - service_ms, 0.0)
+        paced = svc.run_wrk(
+            base, seconds=args.seconds, connections=16, script=script("for-you", delay_ms)
+        )
+        workers = svc.worker_pids(master)
+        rss = max(svc.rss_mb(pid) for pid in workers)
+        torch_imported = any(svc.torch_loaded(pid) for pid in workers)
+
+    def med(arm: str, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in results[arm])
+
+    figures = {
+        "rps": round(med("for-you", "requests_per_s"), 1),
+        "bare_rps": round(med("bare", "requests_per_s"), 1),
+        "throughput_ratio": round(
+            med("for-you", "requests_per_s") / med("bare", "requests_per_s"), 3
+        ),
+        "p50_ms": round(paced.p50_ms, 2),
+        "p99_ms": round(paced.p99_ms, 2),
+        "worker_rss_mb": round(rss, 1),
+        "torch_imported": torch_imported,
+    }
+    print()
+    print(
+        "Serving: for-you endpoint vs bare DRF view (gunicorn 2 sync workers, wrk -t1 -c16, loopback)"
+    )
+    print(f"machine: {svc.machine()}; {args.rounds} rounds x {args.seconds}s per arm, medians")
+    print(f"{'endpoint':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    print(
+        f"{'bare DRF view':<28}{med('bare', 'requests_per_s'):>10.1f}{med('bare', 'p50_ms'):>10.2f}{med('bare', 'p99_ms'):>10.2f}"
+    )
+    print(
+        f"{'for-you (peak)':<28}{figures['rps']:>10.1f}{med('for-you', 'p50_ms'):>10.2f}{med('for-you', 'p99_ms'):>10.2f}"
+    )
+    print(
+        f"{'for-you at ~80% of peak':<28}{paced.requests_per_s:>10.1f}{paced.p50_ms:>10.2f}{paced.p99_ms:>10.2f}"
+    )
+    print(
+        f"throughput ratio: {figures['throughput_ratio']:.3f}; worker RSS {rss:.1f} MB; torch imported: {torch_imported}"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
