@@ -8,6 +8,8 @@ the held-out test data of an offline evaluation is never looked at.
 Rule: the candidate with the best mean metric wins, except that a non-personal baseline
 (popularity, trending) is kept when the winner's advantage over it is within one standard error
 of the paired per-row difference. A personal model has to be demonstrably better to be shipped.
+Without any validation row (no user with three items yet) only the first, simplest candidate is
+fitted and kept.
 """
 
 from __future__ import annotations
@@ -277,6 +279,9 @@ def _run_trials(
         model = candidate.make()
         trial = Trial(candidate.name, model.params(), make=candidate.make)
         trials.append(trial)
+        if trials[:-1] and relevant.shape[0] == 0:
+            trial.skipped = "no validation rows: the simplest candidate is kept"
+            continue
         if trials[:-1] and time.perf_counter() - started > time_budget_s:
             trial.skipped = "time budget spent"
             continue
@@ -287,7 +292,9 @@ def _run_trials(
         fit_model(model, train, times=times, features=features)
         trial.fit_s = time.perf_counter() - fit_started
         per_row = per_row_metrics(score(model), relevant)
-        trial.metrics = {name: float(values.mean()) for name, values in per_row.items()}
+        trial.metrics = {
+            name: float(values.mean()) if len(values) else 0.0 for name, values in per_row.items()
+        }
         trial.per_row = per_row
     return trials
 
@@ -309,7 +316,9 @@ def _finish(
 
 
 def choose(trials: Sequence[Trial], metric: str) -> Trial:
-    """Best mean ``metric``; a baseline within one standard error of it wins instead."""
+    """Best mean ``metric``; a baseline within one standard error of it wins instead.
+
+    Candidates are expected simplest first: on a tie the earlier one wins."""
     fitted = [trial for trial in trials if not trial.skipped]
     if not fitted:
         raise ValueError("no candidate could be fitted")

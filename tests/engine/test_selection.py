@@ -73,3 +73,11 @@ def test_bought_together_scenario_prefers_co_purchase_tables():
 def test_choose_needs_a_fitted_candidate():
     with pytest.raises(ValueError, match="no candidate"):
         choose([], "ndcg@10")
+
+
+def test_without_validation_rows_the_simplest_candidate_is_kept():
+    matrix = sp.csr_matrix(np.eye(4, 6, dtype=np.float32))  # one item per user: nothing to hold out
+    times = matrix.astype(np.float64)
+    selection = select_for_you(matrix, times, candidates=small_candidates())
+    assert selection.best.name == "popularity"
+    assert all(trial.skipped for trial in selection.trials[1:])
