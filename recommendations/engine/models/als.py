@@ -41,8 +41,8 @@ class ALS(Recommender):
     def __init__(
         self,
         factors: int = 64,
-        regularization: float = 0.1,
-        alpha: float = 10.0,
+        regularization: float = 1.0,
+        alpha: float = 5.0,
         iterations: int = 15,
         cg_steps: int = 3,
         seed: int = 0,

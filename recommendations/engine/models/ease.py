@@ -19,8 +19,8 @@ from .base import Recommender, check_matrix
 from .neighbours import cooccurrence, table_artifact, top_k_table
 
 #: Largest catalogue EASE accepts per device type. At 20k items each items x items float32 matrix
-#: takes 1.6 GB (about three are alive at once) and the inverse about a minute on 2 CPU cores;
-#: a 50k-item GPU fit needs about 30 GB of device memory.
+#: takes 1.6 GB (about three are alive at once) and the n³ inverse is estimated at about a minute
+#: on 2 CPU cores; a 50k-item GPU fit needs about 30 GB of device memory.
 MAX_ITEMS = {"cpu": 20_000, "cuda": 50_000}
 
 
