@@ -55,7 +55,8 @@ def read_interactions_csv(source: str | Path | IO[str]) -> EventLog:
         times: list[float] = []
         weights: list[float] = []
         parse_time = _TimestampParser()
-        for line, row in enumerate(reader, start=2):
+        for row in reader:
+            line = reader.line_num
             if not row:
                 continue
             if len(row) < len(columns):
@@ -70,10 +71,10 @@ def read_interactions_csv(source: str | Path | IO[str]) -> EventLog:
                 raise ValueError(f"bad timestamp {stamp!r} on line {line}") from None
             if "weight" in position:
                 text = row[position["weight"]]
-                try:
-                    weights.append(float(text) if text.strip() else 1.0)
-                except ValueError:
-                    raise ValueError(f"bad weight {text!r} on line {line}") from None
+                weight = _parse_weight(text)
+                if weight is None:
+                    raise ValueError(f"bad weight {text!r} on line {line}")
+                weights.append(weight)
             users.append(user)
             items.append(item)
     return EventLog(
@@ -180,6 +181,17 @@ def _median_by_group(values: np.ndarray, groups: np.ndarray, n_groups: int) -> n
     low = sorted_values[starts + (counts - 1) // 2]
     high = sorted_values[starts + counts // 2]
     return (low + high) / 2.0
+
+
+def _parse_weight(text: str) -> float | None:
+    """A finite number, 1 for an empty cell, ``None`` for anything else."""
+    if not text.strip():
+        return 1.0
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
 
 
 class _TimestampParser:

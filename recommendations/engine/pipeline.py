@@ -105,6 +105,9 @@ def train(
     content similarity reaches brand-new items. ``previous_als`` warm-starts ALS when the for-you
     winner is ALS with the same number of factors (pass the previous maps too, so rows line up).
     """
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        raise ValueError(f"unknown scenario(s) {sorted(unknown)}; expected some of {SCENARIOS}")
     if item_map is not None or catalogue:
         item_map = item_map.copy() if item_map is not None else IndexMap()
         item_map.add(sorted(catalogue or ()))
@@ -114,9 +117,6 @@ def train(
     matrix, times = interactions.matrix, interactions.times
     features = _features(interactions.item_map, catalogue) if catalogue else None
     selections: dict[str, Selection] = {}
-    unknown = set(scenarios) - set(SCENARIOS)
-    if unknown:
-        raise ValueError(f"unknown scenario(s) {sorted(unknown)}; expected some of {SCENARIOS}")
     if "for_you" in scenarios:
         selection = select_for_you(
             matrix, times, seed=seed, time_budget_s=time_budget_s, device=device, refit=False

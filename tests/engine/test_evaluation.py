@@ -102,6 +102,7 @@ def test_csv_reader_without_weights():
         ("user,item,timestamp\nu,a,0\nu,b,yesterday\n", "bad timestamp 'yesterday' on line 3"),
         ("user,item,timestamp\nu,a,nan\n", "bad timestamp 'nan' on line 2"),
         ("user,item,timestamp,weight\nu,a,0,heavy\n", "bad weight 'heavy' on line 2"),
+        ("user,item,timestamp,weight\nu,a,0,1\nu,b,0,inf\n", "bad weight 'inf' on line 3"),
         ("user,item,timestamp\n,a,0\n", "line 2: empty user"),
         ("user,item,timestamp\nu,a\n", "line 2: expected 3 fields"),
     ],
