@@ -15,3 +15,20 @@ class RecommendationsConfig(AppConfig):
         post_migrate.connect(
             install_after_migrate, sender=self, dispatch_uid="recommendations.schedules"
         )
+        self._watch_products()
+
+    def _watch_products(self) -> None:
+        """Product saves and deletes invalidate the serving processes' catalogue copies."""
+        from django.core.exceptions import ImproperlyConfigured
+        from django.db.models.signals import post_delete, post_save
+
+        from .catalog import get_catalog, items_changed
+
+        try:
+            model = get_catalog().model
+        except (ImproperlyConfigured, LookupError, ImportError):
+            return  # reported by the system checks
+        post_save.connect(items_changed, sender=model, dispatch_uid="recommendations.product_saved")
+        post_delete.connect(
+            items_changed, sender=model, dispatch_uid="recommendations.product_deleted"
+        )

@@ -8,6 +8,7 @@ richer rules (stock, visibility, brands) subclasses it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,12 +16,16 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import redis
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpRequest
 
+from . import redis_client
 from .conf import app_settings
+
+logger = logging.getLogger("recommendations.catalog")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +130,49 @@ class ModelCatalog:
             price=getattr(obj, "price", None),
             url=obj.get_absolute_url() if hasattr(obj, "get_absolute_url") else "",
         )
+
+
+def current_version() -> bytes | None:
+    """The shared catalogue version, or None when it cannot be read (no caching then)."""
+    if not (app_settings.services_mode and redis_client.available()):
+        return None
+    try:
+        client = redis_client.get_redis()
+        version = client.get(_version_key())
+        if version is None:
+            client.set(_version_key(), 1, nx=True)
+            version = client.get(_version_key())
+        return version
+    except redis.RedisError as exc:
+        redis_client.mark_down()
+        logger.warning(
+            "Catalogue version unavailable (%s); describing items from the database", exc
+        )
+        return None
+
+
+def items_changed(**kwargs: Any) -> None:
+    """Tell serving processes that products changed, once the transaction commits.
+
+    Connected to the product model's ``post_save`` and ``post_delete``; call it yourself after
+    changes that bypass ``save()`` (``QuerySet.update``, raw SQL) and alter what ItemInfo holds.
+    """
+
+    def bump() -> None:
+        if not app_settings.services_mode:
+            return
+        try:
+            redis_client.get_redis().incr(_version_key())
+        except redis.RedisError as exc:
+            # Without the bump other processes could keep stale stock: make them stop caching.
+            redis_client.mark_down()
+            logger.error("Could not publish a catalogue change (%s)", exc)
+
+    transaction.on_commit(bump, robust=True)
+
+
+def _version_key() -> str:
+    return app_settings.key("catalog", "version")
 
 
 @cache

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from recommendations.catalog import items_changed
 from recommendations.signals import order_placed
 
 from . import payments
@@ -72,6 +73,8 @@ def place_order(request: HttpRequest, cart: Cart, *, email: str, card_number: st
         )
         for pk, quantity in wanted.items():
             Product.objects.filter(pk=pk).update(stock=F("stock") - quantity)
+        if Product.objects.filter(pk__in=list(wanted), stock=0).exists():
+            items_changed()  # sold out: recommendation lists must stop showing them
         order_placed.send(
             sender=Order,
             request=request,

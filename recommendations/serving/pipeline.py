@@ -21,7 +21,7 @@ from recommendations.conf import app_settings
 from recommendations.merchandising.loading import load_rules
 from recommendations.merchandising.rules import apply_rules, pinned_item_ids
 
-from . import sources
+from . import catalog_cache, sources
 from .diversity import cap_categories
 from .reasons import ITEM_REASONS, reason_text
 from .stores import RankedList
@@ -95,7 +95,7 @@ def recommend(
         primary, degraded = [], True
     rules = load_rules(slot.value, timezone.now())
     excluded = _excluded_ids(slot, audience, item_id)
-    catalog = get_catalog()
+    catalog = catalog_cache.cache
 
     candidates = _merge(primary, [])
     items = dict(catalog.describe(_wanted(candidates, rules) | ({item_id} if item_id else set())))
@@ -198,14 +198,21 @@ def _from_neighbours(
 ) -> list[Candidate]:
     """Neighbours of each item in ``about`` (most relevant first), weighted down by rank."""
     lists = sources.neighbours(about, relation)
-    candidates = []
+    best: dict[str, tuple[float, str]] = {}
     for rank, source_item in enumerate(about):
-        neighbours = lists.get(source_item, [])
-        top = max((score for _, score in neighbours), default=0.0) or 1.0
+        neighbours = lists.get(source_item)
+        if not neighbours:
+            continue
+        scale = 1.0 / ((max(score for _, score in neighbours) or 1.0) * (1.0 + 0.5 * rank))
         for item_id, score in neighbours:
-            weighted = (score / top) / (1.0 + 0.5 * rank)
-            candidates.append(Candidate(item_id, weighted, Reason(reason, source_item), relation))
-    return _best_of(candidates)[:pool]
+            weighted = score * scale
+            if weighted > best.get(item_id, (-1.0, ""))[0]:
+                best[item_id] = (weighted, source_item)
+    top = sorted(best.items(), key=lambda pair: -pair[1][0])[:pool]
+    return [
+        Candidate(item_id, score, Reason(reason, about_item), relation)
+        for item_id, (score, about_item) in top
+    ]
 
 
 def _ranked(
