@@ -96,6 +96,24 @@ def ensure_products(count: int = 200, categories: int = 10) -> list[int]:
     return [product.pk for product in products]
 
 
+def precompute_similar(pks: list[int], length: int = 30, seed: int = 7) -> list[str]:
+    """A "similar" list of ``length`` random other products for every product; returns the ids."""
+    import random
+
+    from recommendations.serving.stores import get_store
+
+    rng = random.Random(seed)
+    ids = [str(pk) for pk in pks]
+    lists = {}
+    for item in ids:
+        others = rng.sample([i for i in ids if i != item], length)
+        lists[f"item:{item}:similar"] = [
+            (other, 1.0 / (rank + 1)) for rank, other in enumerate(others)
+        ]
+    get_store().put_many(lists)
+    return ids
+
+
 def signed_visitor_cookie(visitor_id: str) -> str:
     """A ``Cookie`` header value carrying a valid signed visitor id."""
     from django.http import HttpResponse

@@ -36,21 +36,12 @@ end
 def prepare(pks: list[int], visitors: int) -> list[str]:
     """Precomputed lists, live state and visitor cookies; returns the cookies."""
     from recommendations import redis_client
-    from recommendations.serving.stores import get_store
     from recommendations.tracking import live
     from recommendations.tracking.records import EventRecord
     from recommendations.tracking.sinks import deliver
 
     rng = random.Random(7)
-    ids = [str(pk) for pk in pks]
-    get_store().put_many(
-        {
-            f"item:{item}:similar": [
-                (other, 1.0 / (rank + 1)) for rank, other in enumerate(rng.sample(ids, 30))
-            ]
-            for item in ids
-        }
-    )
+    ids = svc.precompute_similar(pks)
     cookies = []
     records = []
     for v in range(visitors):
