@@ -67,10 +67,46 @@ DEFAULTS: dict[str, Any] = {
     "POPULARITY_CACHE_SECONDS": 60,
     # Days of events popularity is computed over (counted back from the newest event).
     "POPULARITY_WINDOW_DAYS": 30,
+    # Hours after a click in which a purchase of the clicked item is credited to the slot.
+    "ATTRIBUTION_WINDOW_HOURS": 24,
     # Length of precomputed lists.
     "PRECOMPUTE_LENGTH": 100,
     # Events older than this many days are deleted by the cleanup task; None keeps them forever.
     "EVENT_RETENTION_DAYS": None,
+    # Training (see docs/training.md). How much each event kind says about interest; kinds not
+    # listed count nothing. A rating counts its kind weight times stars / 5.
+    "TRAINING_WEIGHTS": {
+        "view": 1.0,
+        "click": 1.0,
+        "add_to_cart": 3.0,
+        "purchase": 5.0,
+        "rating": 5.0,
+    },
+    # An event this many days older than the newest one counts half; None: no decay.
+    "TRAINING_HALF_LIFE_DAYS": None,
+    # Cap on one (user, item) cell after summing its events, so many views never outweigh a
+    # purchase without bound; None: no cap.
+    "TRAINING_MAX_WEIGHT": 10.0,
+    # Below this many users with 3+ items there is no meaningful validation: popularity is kept.
+    "TRAINING_MIN_VALIDATION_USERS": 20,
+    # Seconds each scenario's model selection may spend before it stops fitting candidates.
+    "TRAINING_TIME_BUDGET": 300.0,
+    # "auto" (CUDA when present, else CPU), "cpu" or "cuda".
+    "TRAINING_DEVICE": "auto",
+    # Events read per query while training.
+    "TRAINING_READ_CHUNK": 20_000,
+    # A run still marked running after this many seconds is taken as crashed and its lock freed.
+    "TRAINING_LOCK_TIMEOUT": 3 * 3600,
+    # A candidate is promoted when its validation NDCG@10 is at least the active version's times
+    # (1 - PROMOTION_TOLERANCE), and at least popularity's on the same validation split.
+    "PROMOTION_TOLERANCE": 0.02,
+    # Where model artifacts are stored: an alias of settings.STORAGES, or None for a
+    # FileSystemStorage in ARTIFACT_DIR (None: BASE_DIR/var/models, else MEDIA_ROOT/models).
+    "ARTIFACT_STORAGE": None,
+    "ARTIFACT_DIR": None,
+    # Versions kept per scenario besides the active one (older ones and their files are
+    # deleted after each training run); None keeps every version.
+    "KEEP_VERSIONS": 50,
     # Periodic tasks installed into django-celery-beat at migrate time (editable in admin
     # afterwards: existing entries are never overwritten). {"every": seconds} or {"crontab": "m h d M w"}.
     "SCHEDULES": {

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 
-from recommendations.models import Event, VisitorLink
+from recommendations.merchandising.attribution import daily_counts, slot_performance
+from recommendations.models import Event, EventKind, VisitorLink
 
 from .charts import daily_bar_chart
 
@@ -34,11 +38,37 @@ class EventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_urls(self) -> list:
+        return [
+            path(
+                "performance/",
+                self.admin_site.admin_view(self.performance_view),
+                name="recommendations_event_performance",
+            ),
+            *super().get_urls(),
+        ]
+
+    def performance_view(self, request: HttpRequest) -> HttpResponse:
+        """Slot performance: impressions, clicks, CTR, purchases and revenue, with daily charts."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        days = _last_days(CHART_DAYS)
+        since = timezone.now() - timedelta(days=CHART_DAYS)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Recommendation performance",
+            "rows": slot_performance(since, timezone.now()),
+            "days": CHART_DAYS,
+            "impressions_chart": daily_bar_chart(daily_counts(EventKind.IMPRESSION, days), days),
+            "clicks_chart": daily_bar_chart(daily_counts(EventKind.CLICK, days), days),
+        }
+        return TemplateResponse(request, "admin/recommendations/event/performance.html", context)
+
     def changelist_view(
         self, request: HttpRequest, extra_context: dict | None = None
     ) -> HttpResponse:
-        today = timezone.localdate()
-        days = [today - timedelta(days=offset) for offset in range(CHART_DAYS - 1, -1, -1)]
+        days = _last_days(CHART_DAYS)
         since = timezone.now() - timedelta(days=CHART_DAYS)
         counts = dict(
             Event.objects.filter(ts__gte=since)
@@ -49,6 +79,11 @@ class EventAdmin(admin.ModelAdmin):
         )
         context = {**(extra_context or {}), "daily_chart": daily_bar_chart(counts, days)}
         return super().changelist_view(request, extra_context=context)
+
+
+def _last_days(count: int) -> list[date]:
+    today = timezone.localdate()
+    return [today - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
 
 
 @admin.register(VisitorLink)

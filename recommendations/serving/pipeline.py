@@ -121,10 +121,17 @@ def recommend(
             )
             for position, c in enumerate(chosen, 1)
         ],
-        token=f"{slot.value}.{secrets.token_hex(6)}",
+        token=attribution_token(slot, chosen),
         degraded=degraded,
         sources=sorted({c.source for c in chosen}),
     )
+
+
+def attribution_token(slot: Slot, chosen: list[Candidate]) -> str:
+    """``<slot>.<sources>.<random>``: impressions and clicks carry it back, so that reports can
+    credit clicks and purchases to the slot and to what produced the list."""
+    sources = "+".join(sorted({c.source for c in chosen})) or "none"
+    return f"{slot.value}.{sources}.{secrets.token_hex(6)}"
 
 
 def _wanted(candidates: list[Candidate], rules: list) -> set[str]:
