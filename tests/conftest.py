@@ -54,9 +54,10 @@ def drain() -> Callable[[], Any]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
-    """With REQUIRE_SERVICES=1 (CI), a skipped services test is a failure, not a pass."""
+    """With REQUIRE_SERVICES=1 (CI), a skipped services or browser test is a failure, not a pass."""
     outcome = yield
     report = outcome.get_result()
-    if report.skipped and "services" in item.keywords and os.environ.get("REQUIRE_SERVICES") == "1":
+    needs_services = "services" in item.keywords or "browser" in item.keywords
+    if report.skipped and needs_services and os.environ.get("REQUIRE_SERVICES") == "1":
         report.outcome = "failed"
         report.longrepr = f"services test skipped under REQUIRE_SERVICES=1: {report.longrepr}"
