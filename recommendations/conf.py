@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     # Ingest consumer.
     "INGEST_BATCH_SIZE": 200,
     "INGEST_BLOCK_MS": 1000,
+    # After the first message of a batch arrives, wait this long for more before storing: a
+    # trickle of single events is stored in a few batches instead of one transaction each.
+    "INGEST_LINGER_MS": 50,
     "INGEST_CLAIM_IDLE_MS": 30_000,
     "INGEST_MAX_DELIVERIES": 5,
     # Live state kept by the consumer.
@@ -93,8 +96,8 @@ DEFAULTS: dict[str, Any] = {
     "TRAINING_TIME_BUDGET": 300.0,
     # "auto" (CUDA when present, else CPU), "cpu" or "cuda".
     "TRAINING_DEVICE": "auto",
-    # Events read per query while training.
-    "TRAINING_READ_CHUNK": 20_000,
+    # Event ids covered per query while training (a primary key range).
+    "TRAINING_READ_CHUNK": 50_000,
     # A run still marked running after this many seconds is taken as crashed and its lock freed.
     "TRAINING_LOCK_TIMEOUT": 3 * 3600,
     # A candidate is promoted when its validation NDCG@10 is at least the active version's times

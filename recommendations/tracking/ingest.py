@@ -118,28 +118,44 @@ class Consumer:
         return self.stats
 
     def step(self) -> int:
-        """Read and process one batch; return how many messages it held."""
-        messages = self._claim_stale() or self._read(own_pending=self._check_own_pending)
-        if self._check_own_pending and not messages:
-            self._check_own_pending = False
+        """Read and process one batch; return how many messages it held.
+
+        Order: messages abandoned by a dead consumer, then this consumer's own unacknowledged
+        ones (after a restart or a failure), then new ones.
+        """
+        messages = self._claim_stale()
+        if not messages and self._check_own_pending:
+            messages = self._read(own_pending=True)
+            self._check_own_pending = bool(messages)
+        if not messages:
             messages = self._read(own_pending=False)
+            messages += self._linger(len(messages))
         if messages:
             self.process(messages)
         return len(messages)
 
-    def _read(self, *, own_pending: bool) -> list[Message]:
-        block = None if own_pending else app_settings.INGEST_BLOCK_MS
+    def _read(
+        self, *, own_pending: bool, count: int | None = None, block: bool = True
+    ) -> list[Message]:
         reply = self.redis.xreadgroup(
             self.group,
             self.name,
             {self.stream: "0" if own_pending else ">"},
-            count=self.batch_size,
-            block=block,
+            count=count or self.batch_size,
+            block=app_settings.INGEST_BLOCK_MS if block and not own_pending else None,
         )
         if not reply:
             return []
         entries = reply[0][1] if isinstance(reply, list) else next(iter(reply.values()))[0]
         return [(msg_id, fields) for msg_id, fields in entries if fields]
+
+    def _linger(self, received: int) -> list[Message]:
+        """More new messages after a short wait, when the first read brought a partial batch."""
+        linger_ms = app_settings.INGEST_LINGER_MS
+        if not received or received >= self.batch_size or linger_ms <= 0:
+            return []
+        time.sleep(linger_ms / 1000)
+        return self._read(own_pending=False, count=self.batch_size - received, block=False)
 
     def _claim_stale(self) -> list[Message]:
         """Take over messages another consumer read but never acknowledged (it crashed)."""
