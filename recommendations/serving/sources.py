@@ -6,6 +6,7 @@ popularity from the database is always there as the last resort.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from datetime import timedelta
@@ -155,7 +156,8 @@ def computed_popularity(
     from the newest event, so an imported history months old still has a trend).
     """
     cache = caches["default"]
-    cache_key = f"recommendations:popularity:{int(decay)}:{category or ''}"
+    digest = hashlib.blake2s((category or "").encode(), digest_size=8).hexdigest()
+    cache_key = f"recommendations:popularity:{int(decay)}:{digest}"
     cached = cache.get(cache_key) if use_cache else None
     if cached is not None:
         return cached
