@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from django.db import DatabaseError
 from django.utils import timezone
@@ -102,12 +102,17 @@ def recommend(
     if item_id and item_id not in items:
         raise UnknownItem(f"unknown item {item_id!r}")
     backfilled = slot not in _NOT_BACKFILLED
-    chosen = _select(
-        candidates, rules, items, excluded, limit=limit, pool=pool, fill=not backfilled
-    )
-    if len(chosen) < limit and backfilled:
-        candidates = _merge(primary, _backfill(items.get(item_id) if item_id else None, pool))
-        items.update(catalog.describe(_wanted(candidates, rules) - items.keys()))
+    chosen = _select(candidates, rules, items, excluded, limit=limit, pool=pool, fill=False)
+    if backfilled and len(chosen) < limit:
+        extra: list[Candidate] = []
+        for stage in _backfill_stages(items.get(item_id) if item_id else None, pool):
+            extra += stage()
+            candidates = _merge(primary, extra)
+            items.update(catalog.describe(_wanted(candidates, rules) - items.keys()))
+            chosen = _select(candidates, rules, items, excluded, limit=limit, pool=pool, fill=False)
+            if len(chosen) >= limit:
+                break
+    if len(chosen) < limit:  # only category caps can still hold items back: relax them
         chosen = _select(candidates, rules, items, excluded, limit=limit, pool=pool, fill=True)
     return Recommendations(
         slot=slot,
@@ -241,35 +246,41 @@ def _best_of(candidates: Iterable[Candidate]) -> list[Candidate]:
     return sorted(best.values(), key=lambda c: -c.score)
 
 
-def _backfill(context_item: ItemInfo | None, pool: int) -> list[Candidate]:
-    lists: list[Candidate] = []
-    if context_item is not None and context_item.category:
-        category = context_item.category
-        lists += _ranked(
-            sources.trending(pool, category=category), ReasonKind.TRENDING, "trending", category
+def _backfill_stages(
+    context_item: ItemInfo | None, pool: int
+) -> list[Callable[[], list[Candidate]]]:
+    """Backfill sources in their stated order, each read only if the list is still short."""
+    category = context_item.category if context_item is not None else ""
+    stages: list[Callable[[], list[Candidate]]] = []
+    if category:
+        stages.append(
+            lambda: _ranked(
+                sources.trending(pool, category=category), ReasonKind.TRENDING, "trending", category
+            )
         )
-    lists += _ranked(sources.trending(pool), ReasonKind.TRENDING, "trending")
-    lists += _ranked(sources.popular(pool), ReasonKind.POPULAR, "popular")
-    category = context_item.category if context_item is not None else None
-    lists += [
-        Candidate(item_id, 0.0, Reason(ReasonKind.POPULAR), "catalogue")
-        for item_id in get_catalog().fallback_ids(pool, category)
-    ]
-    return lists
+    stages.append(lambda: _ranked(sources.trending(pool), ReasonKind.TRENDING, "trending"))
+    stages.append(lambda: _ranked(sources.popular(pool), ReasonKind.POPULAR, "popular"))
+    stages.append(
+        lambda: [
+            Candidate(item_id, 0.0, Reason(ReasonKind.POPULAR), "catalogue")
+            for item_id in get_catalog().fallback_ids(pool, category or None)
+        ]
+    )
+    return stages
 
 
 def _merge(primary: list[Candidate], backfill: list[Candidate]) -> list[Candidate]:
     """Primary candidates first (scores in (1, 2]), then backfill in its order (scores in (0, 1))."""
     merged: dict[str, Candidate] = {}
-    for candidate in primary:
-        if candidate.item_id not in merged:
-            merged[candidate.item_id] = replace(
-                candidate, score=1.0 + max(min(candidate.score, 1.0), 1e-6)
+    for c in primary:
+        if c.item_id not in merged:
+            merged[c.item_id] = Candidate(
+                c.item_id, 1.0 + max(min(c.score, 1.0), 1e-6), c.reason, c.source
             )
     total = len(backfill) + 1
-    for rank, candidate in enumerate(backfill):
-        if candidate.item_id not in merged:
-            merged[candidate.item_id] = replace(candidate, score=(total - rank) / total)
+    for rank, c in enumerate(backfill):
+        if c.item_id not in merged:
+            merged[c.item_id] = Candidate(c.item_id, (total - rank) / total, c.reason, c.source)
     return sorted(merged.values(), key=lambda c: -c.score)
 
 
