@@ -23,6 +23,12 @@ Sent by the app
 ``event_dropped(sender, count, reason)``
     ``count`` events were accepted by a page but could be stored neither in Redis nor in the
     database. The request still succeeded; the events are lost and this is the only trace.
+
+``model_promoted(sender, version)``
+    ``version`` (a :class:`~recommendations.models.ModelVersion`, ``sender`` its class) became the
+    active version of its scenario, by passing the promotion gate after training or by a
+    rollback. Sent after the transaction commits. The app's own receiver schedules the
+    ``recommendations.precompute_lists`` task for it, which rewrites the scenario's stored lists.
 """
 
 from django.dispatch import Signal
@@ -33,3 +39,4 @@ order_placed = Signal()
 
 events_stored = Signal()
 event_dropped = Signal()
+model_promoted = Signal()

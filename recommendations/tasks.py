@@ -35,3 +35,43 @@ def cleanup_events() -> int:
     from .retention import delete_expired_events
 
     return delete_expired_events()
+
+
+@shared_task(name="recommendations.train_incremental", ignore_result=True)
+def train_incremental() -> dict:
+    """Add the events stored since the last run to the models (beat: every few minutes).
+
+    Does nothing when no event arrived; skips when another training run holds the lock.
+    """
+    return _train("incremental")
+
+
+@shared_task(name="recommendations.train_full", ignore_result=True)
+def train_full() -> dict:
+    """Retrain every scenario from all events, numbering users and items afresh (beat: nightly)."""
+    return _train("full")
+
+
+def _train(kind: str) -> dict:
+    from .training import TrainingBusy, train
+
+    try:
+        return train(kind).as_dict()
+    except TrainingBusy as exc:
+        return {"kind": kind, "status": "busy", "message": str(exc)}
+
+
+@shared_task(name="recommendations.precompute_lists", ignore_result=True)
+def precompute_lists(version_id: int | None = None) -> dict[str, int]:
+    """Rewrite stored lists from the active versions: of ``version_id``'s scenario (sent on
+    promotion and rollback), or of every scenario. Nothing when that version is no longer active
+    (a later promotion has its own task)."""
+    from .models import ModelVersion
+    from .precompute import refresh_model_lists
+
+    if version_id is None:
+        return refresh_model_lists()
+    version = ModelVersion.objects.filter(pk=version_id).first()
+    if version is None or version.status != ModelVersion.Status.ACTIVE:
+        return {}
+    return refresh_model_lists([version.scenario])

@@ -2,6 +2,16 @@
 
 from .events import Event, EventKind, VisitorLink
 from .merchandising import Rule
+from .registry import ModelVersion, Scenario, TrainingRun
 from .serving import PrecomputedList
 
-__all__ = ["Event", "EventKind", "PrecomputedList", "Rule", "VisitorLink"]
+__all__ = [
+    "Event",
+    "EventKind",
+    "ModelVersion",
+    "PrecomputedList",
+    "Rule",
+    "Scenario",
+    "TrainingRun",
+    "VisitorLink",
+]

@@ -1,0 +1,356 @@
+"""Model versions: which one is active, the promotion gate, rollback, and the training state.
+
+Everything here imports numpy and Django only, never torch: web processes use it to find and load
+the active artifacts (:func:`load_active_artifact`, :func:`load_active_scorer`) and staff roll back
+from admin. Training (torch) lives in :mod:`recommendations.training`.
+
+Promotion and rollback send :data:`~recommendations.signals.model_promoted` once the transaction
+has committed; the receiver here schedules the ``recommendations.precompute_lists`` task for the
+version (disconnect ``dispatch_uid="recommendations.precompute_after_promotion"`` to schedule it
+differently).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from functools import partial
+from typing import Any
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.dispatch import receiver
+from django.utils import timezone
+
+from .conf import app_settings
+from .engine.artifacts import Artifact, Scorer, load_artifact, load_scorer
+from .models import ModelVersion, Scenario, TrainingRun
+from .models.registry import METRIC
+from .signals import model_promoted
+
+logger = logging.getLogger("recommendations.training")
+
+Status = ModelVersion.Status
+
+
+class RegistryError(ValueError):
+    """A request the registry cannot carry out; the message says why, for staff to read."""
+
+
+# --- Finding and loading active versions -------------------------------------------------------
+
+
+def active_version(scenario: str) -> ModelVersion | None:
+    """The active version of ``scenario``, if any."""
+    return ModelVersion.objects.filter(scenario=scenario, status=Status.ACTIVE).first()
+
+
+def active_versions() -> dict[str, ModelVersion]:
+    """Active version per scenario (scenarios without one are missing)."""
+    return {v.scenario: v for v in ModelVersion.objects.filter(status=Status.ACTIVE)}
+
+
+_cache_lock = threading.Lock()
+_artifacts: dict[tuple[int, str], Artifact] = {}
+_CACHE_SIZE = 8
+
+
+def load_version_artifact(version: ModelVersion) -> Artifact:
+    """The version's artifact, read once per process (versions are immutable)."""
+    key = (version.pk, version.artifact.name)
+    with _cache_lock:
+        cached = _artifacts.get(key)
+    if cached is not None:
+        return cached
+    with version.artifact.open("rb") as handle:
+        artifact = load_artifact(io.BytesIO(handle.read()))
+    with _cache_lock:
+        while len(_artifacts) >= _CACHE_SIZE:
+            _artifacts.pop(next(iter(_artifacts)))
+        _artifacts[key] = artifact
+    return artifact
+
+
+def load_active_artifact(scenario: str) -> Artifact | None:
+    """The active artifact of ``scenario`` (one indexed query, then the per-process cache)."""
+    version = active_version(scenario)
+    return None if version is None else load_version_artifact(version)
+
+
+def load_active_scorer(scenario: str) -> Scorer | None:
+    """A numpy scorer for the active version of ``scenario``: ``scorer.recommend(indices)`` with
+    indices from ``artifact.item_keys``. For serving; no torch involved."""
+    artifact = load_active_artifact(scenario)
+    return None if artifact is None else load_scorer(artifact)
+
+
+# --- The gate -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    promote: bool
+    reason: str
+
+
+def decide(
+    candidate: float | None,
+    popularity: float | None,
+    active: ModelVersion | None,
+    tolerance: float,
+) -> Decision:
+    """Promote when the candidate's validation NDCG@10 is not below popularity's on the same
+    split, and not below the active version's by more than ``tolerance`` (relative)."""
+    if candidate is None:
+        return Decision(True, "no validation metric for this scenario: the newest version is used")
+    if popularity is not None and candidate < popularity - 1e-12:
+        return Decision(
+            False,
+            f"{METRIC.upper()} {candidate:.4f} is below popularity's {popularity:.4f} on the "
+            "same validation split",
+        )
+    versus_popularity = (
+        f"popularity {popularity:.4f}" if popularity is not None else "popularity not measured"
+    )
+    if active is None or active.metric is None:
+        return Decision(
+            True,
+            f"{METRIC.upper()} {candidate:.4f} (vs {versus_popularity}); no active version",
+        )
+    floor = active.metric * (1.0 - tolerance)
+    if candidate < floor - 1e-12:
+        return Decision(
+            False,
+            f"{METRIC.upper()} {candidate:.4f} is worse than the active {active.version}'s "
+            f"{active.metric:.4f} (tolerance {tolerance:.0%}: needs at least {floor:.4f})",
+        )
+    return Decision(
+        True,
+        f"{METRIC.upper()} {candidate:.4f} vs active {active.version} {active.metric:.4f} "
+        f"(tolerance {tolerance:.0%}) and {versus_popularity}",
+    )
+
+
+def judge(version: ModelVersion) -> Decision:
+    """Promote ``version`` or reject it, with the reason recorded on it."""
+    with transaction.atomic():
+        active = _lock_active(version.scenario)
+        decision = decide(
+            version.metric, version.popularity_metric, active, app_settings.PROMOTION_TOLERANCE
+        )
+        if decision.promote:
+            _activate(version, active, decision.reason)
+        else:
+            version.status = Status.REJECTED
+            version.reason = decision.reason
+            version.save(update_fields=["status", "reason"])
+    return decision
+
+
+def rollback(scenario: str, to: int | None = None) -> ModelVersion:
+    """Make an earlier version active again: ``to`` (a version id), or by default the version
+    that was active before the current one. Raises :class:`RegistryError` with a message for
+    an unknown scenario or version; nothing changes then."""
+    if scenario not in Scenario.values:
+        raise RegistryError(
+            f"unknown scenario {scenario!r}; expected one of {', '.join(Scenario.values)}"
+        )
+    with transaction.atomic():
+        active = _lock_active(scenario)
+        if to is None:
+            target = _previous_active(scenario, active)
+            if target is None:
+                raise RegistryError(
+                    f"no earlier {scenario} version has been active; pass a version id"
+                )
+        else:
+            target = ModelVersion.objects.select_for_update().filter(pk=to).first()
+            if target is None:
+                raise RegistryError(f"no model version with id {to}")
+            if target.scenario != scenario:
+                raise RegistryError(
+                    f"version {to} ({target.version}) is a {target.scenario} version, "
+                    f"not {scenario}"
+                )
+            if active is not None and target.pk == active.pk:
+                raise RegistryError(f"version {to} ({target.version}) is already active")
+        if not target.artifact or not target.artifact.storage.exists(target.artifact.name):
+            raise RegistryError(f"version {target.pk} ({target.version}) has no artifact file")
+        reason = f"rolled back from {active.version}" if active else "rolled back"
+        _activate(target, active, reason)
+    return target
+
+
+def _lock_active(scenario: str) -> ModelVersion | None:
+    return (
+        ModelVersion.objects.select_for_update()
+        .filter(scenario=scenario, status=Status.ACTIVE)
+        .first()
+    )
+
+
+def _previous_active(scenario: str, active: ModelVersion | None) -> ModelVersion | None:
+    earlier = ModelVersion.objects.filter(
+        scenario=scenario, status=Status.RETIRED, promoted_at__isnull=False
+    )
+    if active is not None:
+        earlier = earlier.exclude(pk=active.pk)
+    return earlier.order_by("-promoted_at", "-pk").first()
+
+
+def _activate(version: ModelVersion, active: ModelVersion | None, reason: str) -> None:
+    now = timezone.now()
+    if active is not None:
+        active.status = Status.RETIRED
+        active.reason = f"replaced by {version.version}"
+        active.save(update_fields=["status", "reason"])
+    version.status = Status.ACTIVE
+    version.reason = reason
+    version.promoted_at = now
+    version.save(update_fields=["status", "reason", "promoted_at"])
+    transaction.on_commit(
+        partial(model_promoted.send, sender=ModelVersion, version=version), robust=True
+    )
+
+
+@receiver(model_promoted, dispatch_uid="recommendations.precompute_after_promotion")
+def precompute_after_promotion(sender: Any, version: ModelVersion, **kwargs: Any) -> None:
+    """Write the promoted version's lists to the store (a Celery task; eager in embedded mode)."""
+    from .tasks import precompute_lists
+
+    precompute_lists.delay(version.pk)
+
+
+# --- Keeping the registry small -----------------------------------------------------------------
+
+
+def prune_versions(keep: int | None = None) -> int:
+    """Delete versions beyond the newest ``keep`` per scenario (``KEEP_VERSIONS``), never the
+    active one, with their artifact files. Returns how many were deleted."""
+    keep = app_settings.KEEP_VERSIONS if keep is None else keep
+    if keep is None:
+        return 0
+    deleted = 0
+    for scenario in Scenario.values:
+        old = (
+            ModelVersion.objects.filter(scenario=scenario)
+            .exclude(status=Status.ACTIVE)
+            .order_by("-created", "-pk")[keep:]
+        )
+        for version in list(old):
+            _delete_file(version.artifact)
+            version.delete()
+            deleted += 1
+    return deleted
+
+
+def prune_runs(keep_states: int = 2) -> None:
+    """Drop the state files of all but the newest ``keep_states`` runs that have one: only the
+    newest is read again (by the next incremental run and by precompute)."""
+    with_state = TrainingRun.objects.exclude(state="").order_by("-pk")
+    for run in list(with_state[keep_states:]):
+        _delete_file(run.state)
+        run.state = ""
+        run.save(update_fields=["state"])
+
+
+def _delete_file(field: Any) -> None:
+    if field and field.name:
+        try:
+            field.storage.delete(field.name)
+        except OSError:
+            logger.warning("Could not delete %s", field.name, exc_info=True)
+
+
+# --- Training state -----------------------------------------------------------------------------
+
+
+@dataclass
+class TrainingState:
+    """The interaction history a run trained on, aggregated so that the next incremental run can
+    add new events to it without reading old ones again.
+
+    Pairs are codes into ``user_keys`` / ``item_keys``. ``pair_weights`` are the summed event
+    weights of each pair, decayed to ``reference_time`` and not yet capped: with summing, decay
+    to a later reference is one multiplication, so merging stays exact. ``pair_times`` are each
+    pair's first event. ``views`` are the (user, item) pairs with a view, for also-viewed lists;
+    ``lines`` are (order, item) pairs of purchases, for bought-together. ``user_map`` /
+    ``item_map`` are the engine's index maps after the run: incremental runs append to them.
+    """
+
+    user_keys: np.ndarray
+    item_keys: np.ndarray
+    pair_users: np.ndarray
+    pair_items: np.ndarray
+    pair_weights: np.ndarray
+    pair_times: np.ndarray
+    view_users: np.ndarray
+    view_items: np.ndarray
+    order_keys: np.ndarray
+    line_orders: np.ndarray
+    line_items: np.ndarray
+    line_times: np.ndarray
+    user_map: np.ndarray
+    item_map: np.ndarray
+    reference_time: float = 0.0
+    event_count: int = 0
+
+    @classmethod
+    def empty(cls) -> TrainingState:
+        keys, codes, times = np.empty(0, np.str_), np.empty(0, np.int64), np.empty(0)
+        return cls(
+            user_keys=keys,
+            item_keys=keys,
+            pair_users=codes,
+            pair_items=codes,
+            pair_weights=times,
+            pair_times=times,
+            view_users=codes,
+            view_items=codes,
+            order_keys=keys,
+            line_orders=codes,
+            line_items=codes,
+            line_times=times,
+            user_map=keys,
+            item_map=keys,
+        )
+
+    def __len__(self) -> int:
+        return len(self.pair_users)
+
+    def save(self) -> ContentFile:
+        buffer = io.BytesIO()
+        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        np.savez_compressed(buffer, **arrays)
+        return ContentFile(buffer.getvalue())
+
+    @classmethod
+    def load(cls, source: Any) -> TrainingState:
+        with np.load(source, allow_pickle=False) as npz:
+            values = {f.name: npz[f.name] for f in fields(cls)}
+        values["reference_time"] = float(values["reference_time"])
+        values["event_count"] = int(values["event_count"])
+        return cls(**values)
+
+    def user_items(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """Each user's key, item codes and weights (users with pairs only)."""
+        order = np.argsort(self.pair_users, kind="stable")
+        users = self.pair_users[order]
+        starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else []
+        ends = np.r_[starts[1:], len(users)] if len(users) else []
+        for start, end in zip(starts, ends, strict=True):
+            rows = order[start:end]
+            yield str(self.user_keys[users[start]]), self.pair_items[rows], self.pair_weights[rows]
+
+
+def latest_state() -> tuple[TrainingRun, TrainingState] | None:
+    """The newest run that saved a state, and that state."""
+    run = TrainingRun.objects.exclude(state="").order_by("-pk").first()
+    if run is None:
+        return None
+    with run.state.open("rb") as handle:
+        return run, TrainingState.load(io.BytesIO(handle.read()))
