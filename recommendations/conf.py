@@ -169,9 +169,6 @@ app_settings = AppSettings()
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == "RECOMMENDATIONS":
         app_settings.reload()
-        from recommendations import redis_client
-
-        redis_client.reset()
 
 
 setting_changed.connect(_reload)

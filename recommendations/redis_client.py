@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import redis
+from django.core.signals import setting_changed
 
 from .conf import app_settings
 
@@ -60,3 +62,11 @@ def reset() -> None:
             client.close()
         _clients.clear()
         _down_until = 0.0
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "RECOMMENDATIONS":
+        reset()
+
+
+setting_changed.connect(_settings_changed)
