@@ -36,7 +36,7 @@ end
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk round")
+    parser.add_argument("--seconds", type=int, default=8, help="length of each wrk round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per arm")
     args = parser.parse_args()
 
