@@ -128,11 +128,8 @@ def _write_user_lists(
             seen = history[rows]
             block = score(rows, seen)
             block[np.repeat(np.arange(len(rows)), np.diff(seen.indptr)), seen.indices] = -np.inf
-            top, values = _top_rows(block, length)
-            lists = {
-                f"user:{state.user_keys[row]}": _ranked(item_keys, top[i], values[i])
-                for i, row in enumerate(rows)
-            }
+            ranked = _ranked_rows(item_keys, *_top_rows(block, length))
+            lists = {f"user:{state.user_keys[row]}": ranked[i] for i, row in enumerate(rows)}
             store.put_many(lists, model_version=label)
             written += len(lists)
             bar.update(len(rows))
@@ -197,12 +194,12 @@ def _write_item_lists(
     with tqdm(total=n_items, desc=f"{relation} lists", unit=" items", disable=disable) as bar:
         for start in range(0, n_items, USER_BLOCK):
             items = np.arange(start, min(start + USER_BLOCK, n_items))
-            top, values = _item_neighbours(artifact, items, length)
-            lists = {}
-            for i, item in enumerate(items):
-                ranked = _ranked(item_keys, top[i], values[i])
-                if ranked:
-                    lists[f"item:{item_keys[item]}:{relation}"] = ranked
+            ranked = _ranked_rows(item_keys, *_item_neighbours(artifact, items, length))
+            lists = {
+                f"item:{item_keys[item]}:{relation}": ranked[i]
+                for i, item in enumerate(items)
+                if ranked[i]
+            }
             store.put_many(lists, model_version=label)
             written += len(lists)
             bar.update(len(items))
@@ -273,6 +270,8 @@ def _top_rows(block: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(values, order, axis=1)
 
 
-def _ranked(item_keys: np.ndarray, top: np.ndarray, values: np.ndarray) -> RankedList:
-    finite = np.isfinite(values)
-    return list(zip(item_keys[top[finite]].tolist(), values[finite].tolist(), strict=True))
+def _ranked_rows(item_keys: np.ndarray, top: np.ndarray, values: np.ndarray) -> list[RankedList]:
+    """One ranked list per row, without the unreachable (``-inf``) tail."""
+    lengths = np.isfinite(values).sum(axis=1).tolist()
+    keys, scores = item_keys[top].tolist(), values.tolist()
+    return [list(zip(keys[i][:n], scores[i][:n], strict=True)) for i, n in enumerate(lengths)]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import logging
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from functools import partial
 from typing import Any
@@ -73,6 +72,12 @@ def load_version_artifact(version: ModelVersion) -> Artifact:
             _artifacts.pop(next(iter(_artifacts)))
         _artifacts[key] = artifact
     return artifact
+
+
+def clear_cache() -> None:
+    """Forget loaded artifacts (tests; a process that replaced files in place)."""
+    with _cache_lock:
+        _artifacts.clear()
 
 
 def load_active_artifact(scenario: str) -> Artifact | None:
@@ -335,16 +340,6 @@ class TrainingState:
         values["reference_time"] = float(values["reference_time"])
         values["event_count"] = int(values["event_count"])
         return cls(**values)
-
-    def user_items(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-        """Each user's key, item codes and weights (users with pairs only)."""
-        order = np.argsort(self.pair_users, kind="stable")
-        users = self.pair_users[order]
-        starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else []
-        ends = np.r_[starts[1:], len(users)] if len(users) else []
-        for start, end in zip(starts, ends, strict=True):
-            rows = order[start:end]
-            yield str(self.user_keys[users[start]]), self.pair_items[rows], self.pair_weights[rows]
 
 
 def latest_state() -> tuple[TrainingRun, TrainingState] | None:

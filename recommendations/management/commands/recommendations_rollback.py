@@ -1,0 +1,33 @@
+"""Make an earlier model version active again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from recommendations.models import Scenario
+from recommendations.registry import RegistryError, active_version, rollback
+
+
+class Command(BaseCommand):
+    help = (
+        "Roll SCENARIO back to the version that was active before the current one, or to the "
+        "version --to ID. Its stored lists are recomputed."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("scenario", help=f"One of: {', '.join(Scenario.values)}.")
+        parser.add_argument("--to", type=int, metavar="ID", help="The model version id.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        scenario = options["scenario"]
+        try:
+            before = active_version(scenario) if scenario in Scenario.values else None
+            version = rollback(scenario, to=options["to"])
+        except RegistryError as exc:
+            raise CommandError(str(exc)) from None
+        was = f" (was {before.version})" if before else ""
+        self.stdout.write(
+            self.style.SUCCESS(f"{scenario}: {version.version} is active{was}; lists recomputed")
+        )

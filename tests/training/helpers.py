@@ -1,0 +1,78 @@
+"""Generated behaviour with a known structure: two taste clusters over a few dozen items."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from recommendations.models import Event, EventKind
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+N_ITEMS = 30
+FIRST_USER = 1000
+
+
+def cluster_items(user: int, n_items: int = N_ITEMS) -> range:
+    """Users with an even index like the first half of the items, the others the second half."""
+    half = n_items // 2
+    return range(0, half) if user % 2 == 0 else range(half, n_items)
+
+
+def make_events(
+    n_users: int = 80,
+    per_user: int = 8,
+    *,
+    n_items: int = N_ITEMS,
+    seed: int = 0,
+    first_user: int = FIRST_USER,
+    start: datetime = START,
+    visitors: int = 0,
+) -> list[Event]:
+    """Each user views ``per_user`` items of their cluster (skewed towards its first items) and
+    buys each of them, in orders of four; ``visitors`` anonymous visitors view three items."""
+    rng = np.random.default_rng(seed)
+    events = []
+    half = n_items // 2
+    weights = 1.0 / np.arange(1, half + 1) ** 0.5
+    weights /= weights.sum()
+    for user in range(n_users):
+        offset = 0 if user % 2 == 0 else half
+        items = rng.choice(half, size=per_user, replace=False, p=weights) + offset
+        moments = sorted(start + timedelta(days=float(d)) for d in rng.random(per_user) * 30)
+        user_id = first_user + user
+        for k, (item, moment) in enumerate(zip(items, moments, strict=True)):
+            events.append(
+                Event(
+                    visitor_id=f"visitor-{user_id}",
+                    user_id=user_id,
+                    item_id=str(item),
+                    kind=EventKind.VIEW,
+                    ts=moment,
+                )
+            )
+            if k % 2 == 1:
+                order = f"{user_id}-{k // 4}"
+                for bought, when in ((items[k - 1], moments[k - 1]), (item, moment)):
+                    events.append(
+                        Event(
+                            visitor_id=f"visitor-{user_id}",
+                            user_id=user_id,
+                            item_id=str(bought),
+                            kind=EventKind.PURCHASE,
+                            value=1,
+                            ts=when + timedelta(minutes=5),
+                            context={"order": order, "price": "9.99"},
+                        )
+                    )
+    for visitor in range(visitors):
+        for item in rng.choice(half, size=3, replace=False):
+            events.append(
+                Event(
+                    visitor_id=f"anon-{visitor}",
+                    item_id=str(item),
+                    kind=EventKind.VIEW,
+                    ts=start + timedelta(days=1),
+                )
+            )
+    return Event.objects.bulk_create(events)
