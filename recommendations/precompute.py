@@ -57,10 +57,9 @@ def refresh_model_lists(
     * ``for_you`` → ``user:<user_id>`` for every signed-in user in the newest training state, top
       ``PRECOMPUTE_LENGTH`` items minus what the user already interacted with. Visitors
       (``v:<visitor id>`` keys) are not written: serving folds them in from their recent items.
-    * ``similar_item`` → ``item:<id>:similar``, and ``item:<id>:also-viewed`` from view
-      co-occurrence (cosine, pairs viewed by at least :data:`ALSO_VIEWED_MIN_COUNT` visitors);
-      without view events no also-viewed list is written.
+    * ``similar_item`` → ``item:<id>:similar``.
     * ``bought_together`` → ``item:<id>:bought-together``.
+    * with ``scenarios=None`` also ``item:<id>:also-viewed`` (:func:`refresh_also_viewed`).
 
     Trending is not written here: ``refresh_popularity`` owns the ``trending`` lists. Scoring is
     numpy/scipy on the artifacts (no torch), in blocks of :data:`USER_BLOCK` users. ``progress``:
@@ -85,9 +84,8 @@ def refresh_model_lists(
         written["similar"] = _write_item_lists(
             store, version.version, load_version_artifact(version), "similar", length, disable
         )
-    if "similar_item" in wanted and loaded is not None:
-        run, state = loaded
-        written["also-viewed"] = _write_also_viewed(store, f"views-{run.pk}", state, length)
+    if scenarios is None:
+        written["also-viewed"] = refresh_also_viewed(loaded)
     if "bought_together" in wanted and "bought_together" in active:
         version = active["bought_together"]
         written["bought-together"] = _write_item_lists(
@@ -99,6 +97,20 @@ def refresh_model_lists(
             disable,
         )
     return written
+
+
+def refresh_also_viewed(loaded: tuple[Any, Any] | None = None) -> int:
+    """``item:<id>:also-viewed`` from view co-occurrence in the newest training state (cosine,
+    pairs viewed by at least :data:`ALSO_VIEWED_MIN_COUNT` visitors), labelled ``views-<run id>``.
+    No model is involved, so every training run writes them. Without view events nothing is
+    written. ``loaded``: a ``(run, state)`` pair already at hand."""
+    from .registry import latest_state
+
+    loaded = loaded if loaded is not None else latest_state()
+    if loaded is None:
+        return 0
+    run, state = loaded
+    return _write_also_viewed(get_store(), f"views-{run.pk}", state, app_settings.PRECOMPUTE_LENGTH)
 
 
 def _write_user_lists(

@@ -253,14 +253,22 @@ def prune_versions(keep: int | None = None) -> int:
     return deleted
 
 
-def prune_runs(keep_states: int = 2) -> None:
-    """Drop the state files of all but the newest ``keep_states`` runs that have one: only the
-    newest is read again (by the next incremental run and by precompute)."""
+def prune_runs(keep_states: int = 2, keep_runs: int = 500) -> None:
+    """Drop the state files of all but the newest ``keep_states`` runs that have one (only the
+    newest is read again, by the next incremental run and by precompute), and runs beyond the
+    newest ``keep_runs`` that no version points to."""
     with_state = TrainingRun.objects.exclude(state="").order_by("-pk")
     for run in list(with_state[keep_states:]):
         _delete_file(run.state)
         run.state = ""
         run.save(update_fields=["state"])
+    cutoff = TrainingRun.objects.order_by("-pk").values_list("pk", flat=True)[
+        keep_runs : keep_runs + 1
+    ]
+    if cutoff:
+        TrainingRun.objects.filter(pk__lte=cutoff[0], versions=None).exclude(
+            status=TrainingRun.Status.RUNNING
+        ).delete()
 
 
 def _delete_file(field: Any) -> None:

@@ -38,6 +38,7 @@ from .engine.data import SECONDS_PER_DAY, EventLog, MatrixConfig
 from .engine.indexmap import IndexMap
 from .models import Event, EventKind, ModelVersion, TrainingRun
 from .models.registry import METRIC
+from .precompute import refresh_also_viewed
 from .registry import (
     TrainingState,
     active_version,
@@ -480,6 +481,7 @@ def _run(
     # Saved before any promotion: precompute reads the newest state for users' histories.
     run.state.save(f"states/run-{run.pk}.npz", state.save(), save=False)
     run.save()
+    refresh_also_viewed((run, state))
     if trained is not None:
         result.scenarios = _register(run, state, trained, progress)
         promoted = sum(outcome.promoted for outcome in result.scenarios)

@@ -148,3 +148,22 @@ def test_old_versions_are_pruned_with_their_files(two_trainings):
     import os
 
     assert not os.path.exists(path)
+
+
+def test_old_runs_and_states_are_pruned(django_capture_on_commit_callbacks):
+    from recommendations.models import TrainingRun
+    from recommendations.registry import latest_state, prune_runs
+
+    TrainingRun.objects.bulk_create([TrainingRun(kind="full", status="skipped") for _ in range(3)])
+    make_events(n_users=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        train("full")
+        make_events(n_users=2, first_user=9000)
+        train("incremental")
+        make_events(n_users=2, first_user=9100)
+        train("incremental")
+    newest = latest_state()[0]
+    prune_runs(keep_states=1, keep_runs=3)
+    assert list(TrainingRun.objects.exclude(state="").values_list("pk", flat=True)) == [newest.pk]
+    assert set(TrainingRun.objects.values_list("kind", flat=True)) == {"full", "incremental"}
+    assert TrainingRun.objects.count() == 3
