@@ -64,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CATEGORY_SHARE": 0.5,
     # Slots that never show what the user has already bought.
     "EXCLUDE_PURCHASED_SLOTS": ["for-you", "similar", "also-viewed", "bought-together", "trending"],
+    # Seconds a web process trusts its idea of which model version is active.
+    "ACTIVE_MODEL_REFRESH_SECONDS": 10.0,
     # Seconds a rendered non-personal slot is cached for anonymous visitors without a cart.
     "TEMPLATE_CACHE_SECONDS": 30,
     # Seconds computed popularity/trending lists are cached when read from the database.

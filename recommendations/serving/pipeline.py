@@ -23,6 +23,7 @@ from recommendations.merchandising.rules import apply_rules, pinned_item_ids
 
 from . import catalog_cache, sources
 from .diversity import cap_categories
+from .models import active_models
 from .reasons import ITEM_REASONS, reason_text
 from .stores import RankedList
 from .types import Candidate, Reason, ReasonKind, Slot
@@ -135,7 +136,7 @@ def recommend(
 def attribution_token(slot: Slot, chosen: list[Candidate]) -> str:
     """``<slot>.<sources>.<random>``: impressions and clicks carry it back, so that reports can
     credit clicks and purchases to the slot and to what produced the list."""
-    sources = "+".join(sorted({c.source for c in chosen})) or "none"
+    sources = "+".join(sorted({c.source.replace(".", "_") for c in chosen})) or "none"
     return f"{slot.value}.{sources}.{secrets.token_hex(6)}"
 
 
@@ -198,10 +199,18 @@ def _gather(slot: Slot, audience: Audience, item_id: str | None, pool: int) -> l
 
 
 def _for_you(audience: Audience, pool: int) -> list[Candidate]:
-    """The user's precomputed list, blended with neighbours of what they just looked at."""
+    """The user's precomputed list, the active model folded over what they just did, and the
+    neighbours of their most recent items."""
     candidates = _ranked(sources.user_list(audience.user_id), ReasonKind.PERSONALISED, "model")
-    recent = sources.recent_items(user_id=audience.user_id, visitor_id=audience.visitor_id, limit=5)
-    fresh = _from_neighbours(recent, "similar", ReasonKind.BECAUSE_VIEWED, pool)
+    recent = sources.recent_items(
+        user_id=audience.user_id, visitor_id=audience.visitor_id, limit=10
+    )
+    model = active_models.get("for_you") if recent else None
+    if model is not None:
+        candidates += _ranked(
+            model.recommend(recent, pool), ReasonKind.PERSONALISED, f"model-{model.label}"
+        )
+    fresh = _from_neighbours(recent[:5], "similar", ReasonKind.BECAUSE_VIEWED, pool)
     return _best_of(fresh + candidates)[:pool]
 
 

@@ -1,0 +1,92 @@
+"""Active model artifacts in the web process, for real-time scoring without torch.
+
+The for-you slot folds the visitor's most recent items into the active for-you model at request
+time (an ALS fold-in is one small linear solve; neighbour models sum rows), so a visitor's list
+follows what they just did, before any retraining. Which version is active is looked up at most
+every ``ACTIVE_MODEL_REFRESH_SECONDS``; artifacts are loaded once per version.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import DatabaseError
+
+from recommendations.conf import app_settings
+from recommendations.engine.artifacts import Scorer, load_scorer
+
+logger = logging.getLogger("recommendations.serving")
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    label: str
+    scorer: Scorer
+    keys: np.ndarray
+    index: dict[str, int]
+
+    def recommend(self, recent: list[str], n: int) -> list[tuple[str, float]]:
+        """Top ``n`` items for a visitor whose history is ``recent`` (newest first)."""
+        known = [(self.index[item], rank) for rank, item in enumerate(recent) if item in self.index]
+        if not known:
+            return []
+        items = np.array([i for i, _ in known], dtype=np.int64)
+        weights = np.array([1.0 / (1.0 + 0.5 * rank) for _, rank in known], dtype=np.float32)
+        top, scores = self.scorer.recommend(items, weights, n=n)
+        return [
+            (str(self.keys[i]), float(s))
+            for i, s in zip(top, scores, strict=True)
+            if np.isfinite(s)
+        ]
+
+
+class ActiveModels:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._checked: dict[str, float] = {}
+        self._models: dict[str, LoadedModel | None] = {}
+
+    def get(self, scenario: str) -> LoadedModel | None:
+        now = time.monotonic()
+        if now - self._checked.get(scenario, -1e9) < app_settings.ACTIVE_MODEL_REFRESH_SECONDS:
+            return self._models.get(scenario)
+        with self._lock:
+            self._checked[scenario] = now
+            self._models[scenario] = self._load(scenario, self._models.get(scenario))
+            return self._models[scenario]
+
+    @staticmethod
+    def _load(scenario: str, current: LoadedModel | None) -> LoadedModel | None:
+        from recommendations.registry import active_version, load_version_artifact
+
+        try:
+            version = active_version(scenario)
+            if version is None:
+                return None
+            if current is not None and current.label == (version.version or str(version.pk)):
+                return current
+            artifact = load_version_artifact(version)
+        except (DatabaseError, OSError, ValueError) as exc:
+            logger.warning("Active %s model unavailable (%s); serving without it", scenario, exc)
+            return current
+        if artifact.item_keys is None:
+            return None
+        keys = np.asarray(artifact.item_keys).astype(str)
+        return LoadedModel(
+            label=version.version or str(version.pk),
+            scorer=load_scorer(artifact),
+            keys=keys,
+            index={key: i for i, key in enumerate(keys)},
+        )
+
+    def clear(self) -> None:
+        with self._lock:
+            self._checked.clear()
+            self._models.clear()
+
+
+active_models = ActiveModels()
