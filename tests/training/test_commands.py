@@ -173,3 +173,15 @@ def test_evaluate_on_the_stores_own_events():
 def test_evaluate_on_an_empty_store_says_what_to_do():
     with pytest.raises(CommandError, match="no events to evaluate on"):
         run("recommendations_evaluate")
+
+
+@pytest.mark.django_db
+def test_train_with_nothing_new_says_so(django_capture_on_commit_callbacks):
+    make_events()
+    with django_capture_on_commit_callbacks(execute=True):
+        run("recommendations_train", "--full")
+    run_id = TrainingRun.objects.get().pk
+    output = run("recommendations_train", "--incremental")
+    assert output.strip() == (
+        f"incremental training: no new events since training #{run_id}; active models kept"
+    )

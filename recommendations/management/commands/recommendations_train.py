@@ -38,6 +38,9 @@ class Command(BaseCommand):
             result = train(options["kind"], progress=options["verbosity"] > 0)
         except TrainingBusy as exc:
             raise CommandError(str(exc)) from None
+        if result.run_id is None:  # nothing was done
+            self.stdout.write(f"{result.kind} training: {result.message}")
+            return
         self.stdout.write(
             f"{result.kind} training: {result.events_read:,} events read "
             f"({result.event_count:,} in the state), {result.users:,} users, "
