@@ -43,7 +43,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from recommendations.engine.evaluation import evaluate_interactions
 
-        data = self._data(options["interactions"])
+        data = self._data(options["interactions"], progress=options["verbosity"] > 0)
         try:
             result = evaluate_interactions(
                 data,
@@ -69,7 +69,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{name:<18}{cells}{marker}")
         self.stdout.write(f"selected: {summary['selected']} (on validation, training part only)")
 
-    def _data(self, path: str | None) -> Any:
+    def _data(self, path: str | None, progress: bool) -> Any:
         if path is not None:
             if not Path(path).is_file():
                 raise CommandError(f"no such file: {path}")
@@ -79,17 +79,18 @@ class Command(BaseCommand):
                 return read_interactions_csv(path)
             except (ValueError, UnicodeDecodeError, OSError) as exc:
                 raise CommandError(f"{path}: {exc}") from None
-        return store_interactions()
+        return store_interactions(progress=progress)
 
 
-def store_interactions() -> Any:
+def store_interactions(*, progress: bool = False) -> Any:
     """The store's events as the training matrix (same kind weights and cap as training)."""
     from recommendations.conf import app_settings
     from recommendations.engine.data import EventLog, MatrixConfig, build_interactions
     from recommendations.registry import TrainingState
     from recommendations.training import merge, read_events, tie_breaks
 
-    state = merge(TrainingState.empty(), read_events(), app_settings.TRAINING_HALF_LIFE_DAYS)
+    events = read_events(progress=progress)  # the bar goes to stderr; stdout stays one object
+    state = merge(TrainingState.empty(), events, app_settings.TRAINING_HALF_LIFE_DAYS)
     if len(state) == 0:
         raise CommandError("the store has no events to evaluate on; pass --interactions FILE.csv")
     users, items = state.user_keys[state.pair_users], state.item_keys[state.pair_items]
