@@ -11,7 +11,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from .models import Event, EventKind, VisitorLink
-from .signals import cart_item_added, cart_item_removed, order_placed
+from .signals import cart_item_added, cart_item_removed, model_promoted, order_placed
+from .tasks import precompute_lists
 from .tracking.api import build_record, track
 from .tracking.identity import identity_for
 from .tracking.records import EventRecord
@@ -94,3 +95,9 @@ def new_visitor_at_logout(sender: Any, request: HttpRequest | None, **kwargs: An
     """After logout the browser is a new visitor, so the next person is not attributed to the user."""
     if request is not None:
         identity_for(request).start_new_visitor()
+
+
+@receiver(model_promoted, dispatch_uid="recommendations.precompute_after_promotion")
+def precompute_after_promotion(sender: Any, version: Any, **kwargs: Any) -> None:
+    """Write the promoted version's lists to the store (a Celery task; eager in embedded mode)."""
+    precompute_lists.delay(version.pk)

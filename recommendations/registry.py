@@ -5,9 +5,9 @@ the active artifacts (:func:`load_active_artifact`, :func:`load_active_scorer`) 
 from admin. Training (torch) lives in :mod:`recommendations.training`.
 
 Promotion and rollback send :data:`~recommendations.signals.model_promoted` once the transaction
-has committed; the receiver here schedules the ``recommendations.precompute_lists`` task for the
-version (disconnect ``dispatch_uid="recommendations.precompute_after_promotion"`` to schedule it
-differently).
+has committed; a receiver in :mod:`recommendations.receivers` schedules the
+``recommendations.precompute_lists`` task for the version (disconnect
+``dispatch_uid="recommendations.precompute_after_promotion"`` to schedule it differently).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.dispatch import receiver
 from django.utils import timezone
 
 from .conf import app_settings
@@ -220,14 +219,6 @@ def _activate(version: ModelVersion, active: ModelVersion | None, reason: str) -
     transaction.on_commit(
         partial(model_promoted.send, sender=ModelVersion, version=version), robust=True
     )
-
-
-@receiver(model_promoted, dispatch_uid="recommendations.precompute_after_promotion")
-def precompute_after_promotion(sender: Any, version: ModelVersion, **kwargs: Any) -> None:
-    """Write the promoted version's lists to the store (a Celery task; eager in embedded mode)."""
-    from .tasks import precompute_lists
-
-    precompute_lists.delay(version.pk)
 
 
 # --- Keeping the registry small -----------------------------------------------------------------

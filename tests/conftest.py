@@ -23,6 +23,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _eager_tasks():
+    """Tasks run in the test process; tests about the worker send them with ``send_task``."""
+    from shop.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _clean_redis() -> None:
     """Each test starts with none of the app's keys in Redis and a closed breaker."""

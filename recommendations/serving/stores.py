@@ -38,6 +38,10 @@ class ListStore(Protocol):
 
     def delete_prefix(self, prefix: str) -> None: ...
 
+    def keys(self, prefix: str) -> list[str]: ...
+
+    def model_version(self, key: str) -> str | None: ...
+
 
 def _encode(items: RankedList) -> str:
     return json.dumps(
@@ -76,16 +80,30 @@ class RedisListStore:
 
     def put_many(self, lists: Mapping[str, RankedList], *, model_version: str = "") -> None:
         pipe = self.client.pipeline(transaction=False)
+        versions = app_settings.key("list-versions")
         for i, (key, items) in enumerate(lists.items(), 1):
             pipe.set(self._key(key), _encode(items))
+            pipe.hset(versions, key, model_version)
             if i % 1000 == 0:
                 pipe.execute()
         pipe.execute()
 
     def delete_prefix(self, prefix: str) -> None:
-        keys = list(self.client.scan_iter(self._key(prefix) + "*", count=1000))
+        keys = self.keys(prefix)
         for start in range(0, len(keys), 1000):
-            self.client.delete(*keys[start : start + 1000])
+            chunk = keys[start : start + 1000]
+            self.client.delete(*[self._key(k) for k in chunk])
+            self.client.hdel(app_settings.key("list-versions"), *chunk)
+
+    def keys(self, prefix: str) -> list[str]:
+        offset = len(self._key(""))
+        return [
+            k.decode()[offset:] for k in self.client.scan_iter(self._key(prefix) + "*", count=1000)
+        ]
+
+    def model_version(self, key: str) -> str | None:
+        version = self.client.hget(app_settings.key("list-versions"), key)
+        return None if version is None else version.decode()
 
 
 class DatabaseListStore:
@@ -116,6 +134,16 @@ class DatabaseListStore:
 
     def delete_prefix(self, prefix: str) -> None:
         PrecomputedList.objects.filter(key__startswith=prefix).delete()
+
+    def keys(self, prefix: str) -> list[str]:
+        return list(
+            PrecomputedList.objects.filter(key__startswith=prefix).values_list("key", flat=True)
+        )
+
+    def model_version(self, key: str) -> str | None:
+        return (
+            PrecomputedList.objects.filter(key=key).values_list("model_version", flat=True).first()
+        )
 
 
 def get_store() -> ListStore:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from recommendations.models import Event, EventKind
+from recommendations.serving.stores import RankedList, get_store
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 N_ITEMS = 30
@@ -76,3 +78,20 @@ def make_events(
                 )
             )
     return Event.objects.bulk_create(events)
+
+
+@dataclass
+class StoredList:
+    items: RankedList
+    model_version: str | None
+
+
+def stored(key: str) -> StoredList | None:
+    """A precomputed list as serving sees it (Redis or the database, whichever the mode uses)."""
+    store = get_store()
+    found = store.get_many([key])
+    return StoredList(found[key], store.model_version(key)) if key in found else None
+
+
+def stored_keys(prefix: str = "") -> list[str]:
+    return get_store().keys(prefix)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recommendations.models import ModelVersion, PrecomputedList
+from recommendations.models import ModelVersion
 from recommendations.registry import (
     RegistryError,
     active_version,
@@ -15,7 +15,7 @@ from recommendations.registry import (
 from recommendations.signals import model_promoted
 from recommendations.training import train
 
-from .helpers import FIRST_USER, make_events
+from .helpers import FIRST_USER, make_events, stored
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +76,7 @@ def test_rollback_restores_the_previous_version_and_recomputes_lists(
     two_trainings, django_capture_on_commit_callbacks
 ):
     old, new = two_trainings
-    assert PrecomputedList.objects.get(key=f"user:{FIRST_USER}").model_version == new.version
+    assert stored(f"user:{FIRST_USER}").model_version == new.version
     received = []
 
     def listen(sender, version, **kwargs):
@@ -94,7 +94,7 @@ def test_rollback_restores_the_previous_version_and_recomputes_lists(
     assert retired.status == ModelVersion.Status.RETIRED
     assert restored.reason == f"rolled back from {new.version}"
     assert received == [old.version_id]
-    assert PrecomputedList.objects.get(key=f"user:{FIRST_USER}").model_version == old.version
+    assert stored(f"user:{FIRST_USER}").model_version == old.version
 
 
 def test_rollback_to_a_chosen_version(two_trainings, django_capture_on_commit_callbacks):

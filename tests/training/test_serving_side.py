@@ -15,11 +15,11 @@ from django.core.files.base import ContentFile
 from recommendations.engine.artifacts import save_artifact
 from recommendations.engine.data import build_interactions
 from recommendations.engine.models import ALS, Popularity
-from recommendations.models import ModelVersion, PrecomputedList
+from recommendations.models import ModelVersion
 from recommendations.registry import active_version, latest_state, rollback
 from recommendations.training import _warm_start, train
 
-from .helpers import FIRST_USER, make_events
+from .helpers import FIRST_USER, make_events, stored, stored_keys
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,9 +78,8 @@ def test_als_lists_use_fitted_vectors_and_fold_in_the_others(
     version = save_version(artifact)
     with django_capture_on_commit_callbacks(execute=True):
         rollback("for_you", to=version.pk)
-    lists = PrecomputedList.objects.filter(key__startswith="user:", model_version=version.version)
-    assert lists.count() == 80
-    mine = PrecomputedList.objects.get(key=f"user:{FIRST_USER}")
+    assert sum(stored(key).model_version == version.version for key in stored_keys("user:")) == 80
+    mine = stored(f"user:{FIRST_USER}")
     assert len(mine.items) == 30 - 8  # every item but the eight seen
 
 
@@ -105,7 +104,7 @@ def test_a_non_personal_for_you_version_still_excludes_seen_items(
     version = save_version(popularity)
     with django_capture_on_commit_callbacks(execute=True):
         rollback("for_you", to=version.pk)
-    mine = PrecomputedList.objects.get(key=f"user:{FIRST_USER}")
+    mine = stored(f"user:{FIRST_USER}")
     assert mine.model_version == version.version
     assert len(mine.items) == 22
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommendations.models import Event, EventKind, ModelVersion, PrecomputedList, TrainingRun
+from recommendations.models import Event, EventKind, ModelVersion, TrainingRun
 from recommendations.registry import active_version, latest_state, load_active_artifact
 from recommendations.training import TrainingBusy, train
 
-from .helpers import FIRST_USER, START, cluster_items, make_events
+from .helpers import FIRST_USER, START, cluster_items, make_events, stored, stored_keys
 
 pytestmark = pytest.mark.django_db
-
-
-def stored(key: str) -> PrecomputedList | None:
-    return PrecomputedList.objects.filter(key=key).first()
 
 
 def test_full_training_promotes_a_personal_model_and_writes_lists(
@@ -43,8 +39,8 @@ def test_full_training_promotes_a_personal_model_and_writes_lists(
     assert not seen & set(ranked)
     own_cluster = {str(i) for i in cluster_items(0)}
     assert all(item in own_cluster for item in ranked[:5])
-    assert not PrecomputedList.objects.filter(key__startswith="user:v:").exists()
-    assert not PrecomputedList.objects.filter(key__contains="anon").exists()
+    assert not stored_keys("user:v:")
+    assert not [key for key in stored_keys() if "anon" in key]
 
     similar = stored("item:0:similar")
     assert similar is not None and similar.model_version == outcomes["similar_item"].version
