@@ -15,6 +15,7 @@ off/on so drift in the machine affects both arms alike; the medians are compared
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import time
@@ -38,6 +39,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8, help="length of each wrk round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per arm")
+    parser.add_argument(
+        "--consumer-after",
+        action="store_true",
+        help="start the ingest consumer only after the load (isolates the web process's own cost)",
+    )
     args = parser.parse_args()
 
     svc.prepare_database()
@@ -60,7 +66,10 @@ def main() -> None:
     results: dict[tuple[str, str], list[svc.WrkResult]] = {
         (load, arm): [] for load in loads for arm in ("off", "on")
     }
-    with svc.consumer(), svc.gunicorn() as (base, _):
+    with contextlib.ExitStack() as running:
+        if not args.consumer_after:
+            running.enter_context(svc.consumer())
+        base, _ = running.enter_context(svc.gunicorn())
         for arm in ("off", "on"):  # warm-up
             svc.run_wrk(base, seconds=3, connections=16, script=script_for(arm))
         for _ in range(args.rounds):
@@ -77,6 +86,8 @@ def main() -> None:
                         f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
                     )
         tracked = sum(r.requests for (_, arm), rs in results.items() if arm == "on" for r in rs)
+        if args.consumer_after:
+            running.enter_context(svc.consumer())
         deadline = time.monotonic() + 60
         while Event.objects.count() - before < tracked and time.monotonic() < deadline:
             time.sleep(0.5)

@@ -48,8 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_BATCH_SIZE": 200,
     "INGEST_BLOCK_MS": 1000,
     # After the first message of a batch arrives, wait this long for more before storing: a
-    # trickle of single events is stored in a few batches instead of one transaction each.
-    "INGEST_LINGER_MS": 50,
+    # trickle of single events is stored in a few batches instead of one transaction each, which
+    # leaves the CPU to the web processes (docs/benchmarks.md); it bounds freshness from below.
+    "INGEST_LINGER_MS": 250,
     "INGEST_CLAIM_IDLE_MS": 30_000,
     "INGEST_MAX_DELIVERIES": 5,
     # Live state kept by the consumer.
