@@ -84,14 +84,22 @@ def main() -> None:
         )
         sent_done = time.monotonic()
         accepted = int(result.output.split("ACCEPTED_REQUESTS")[1].split()[0]) * args.batch
-        stored = 0
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            stored = Event.objects.filter(context__slot="bench").count()
-            if stored >= accepted:
-                break
-            time.sleep(0.25)
+        import redis
+
+        from recommendations.tracking.ingest import group_name
+        from recommendations.tracking.sinks import stream_key
+
+        client = redis.Redis.from_url(svc.REDIS_URL)
+
+        def backlog() -> int:
+            pending = client.xpending(stream_key(), group_name())["pending"]
+            return client.xlen(stream_key()) + pending
+
+        deadline = time.monotonic() + 150
+        while backlog() and time.monotonic() < deadline:
+            time.sleep(0.1)
         drained = time.monotonic()
+        stored = Event.objects.filter(context__slot="bench").count()
 
     distinct = Event.objects.filter(context__slot="bench").values("event_id").distinct().count()
     elapsed = drained - started

@@ -46,23 +46,29 @@ def update(client: redis.Redis, records: Iterable[EventRecord]) -> None:
     limit = app_settings.RECENT_ITEMS
     ttl = app_settings.RECENT_ITEMS_TTL
     trending: dict[str, float] = {}
-    pipe = client.pipeline(transaction=False)
-    for record in sorted(records, key=lambda r: r.ts):
+    recent: dict[str, dict[str, float]] = {}
+    for record in records:
         if record.kind in _RECENT_KINDS and record.item_id:
+            when = record.ts.timestamp()
             keys = [recent_key(visitor_id=record.visitor_id)]
             if record.user_id is not None:
                 keys.append(recent_key(user_id=record.user_id))
             for key in keys:
-                pipe.lrem(key, 0, record.item_id)
-                pipe.lpush(key, record.item_id)
-                pipe.ltrim(key, 0, limit - 1)
-                pipe.expire(key, ttl)
+                items = recent.setdefault(key, {})
+                items[record.item_id] = max(items.get(record.item_id, 0.0), when)
         weight = weights.get(record.kind)
         if weight and record.item_id:
             boost = weight * 2.0 ** ((record.ts.timestamp() - epoch) / half_life)
             trending[record.item_id] = trending.get(record.item_id, 0.0) + boost
-    for item_id, score in trending.items():
-        pipe.zincrby(trending_key(), score, item_id)
+    pipe = client.pipeline(transaction=False)
+    for key, items in recent.items():
+        # A sorted set by time: re-viewing an item moves it to the front instead of repeating it.
+        pipe.zadd(key, items, gt=True)
+        pipe.zremrangebyrank(key, 0, -limit - 1)
+        pipe.expire(key, ttl)
+    if trending:
+        for item_id, score in trending.items():
+            pipe.zincrby(trending_key(), score, item_id)
     pipe.execute()
 
 
@@ -92,7 +98,7 @@ def recent_items(
 ) -> list[str]:
     """Most recent first."""
     key = recent_key(visitor_id=visitor_id, user_id=user_id)
-    return [item.decode() for item in client.lrange(key, 0, limit - 1)]
+    return [item.decode() for item in client.zrevrange(key, 0, limit - 1)]
 
 
 def trending(client: redis.Redis, limit: int = 10) -> list[tuple[str, float]]:
