@@ -74,7 +74,6 @@ def main() -> None:
     svc.reset_stream()
     from recommendations.models import Event
 
-    Event.objects.filter(context__slot="bench").delete()
     script = SCRIPT % {"items": ",".join(f'"{pk}"' for pk in pks), "batch": args.batch}
 
     with svc.consumer(), svc.gunicorn(extra_env={"BEACON_THROTTLE_RATE": ""}) as (base, _):

@@ -37,8 +37,8 @@ end
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=8, help="length of each wrk round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per arm")
+    parser.add_argument("--seconds", type=int, default=5, help="length of each wrk round")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds per arm")
     parser.add_argument(
         "--consumer-after",
         action="store_true",
