@@ -21,6 +21,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py shop_seed_demo --if-empty
+	$(BIN)/python manage.py recommendations_train --full
 	$(BIN)/python manage.py shop_demo_admin
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
