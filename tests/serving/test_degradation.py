@@ -1,0 +1,85 @@
+"""Serving never fails because Redis, a model artifact or the list store is away."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from recommendations.models import Event, EventKind
+from recommendations.serving.models import active_models
+from tests.processes import free_port
+
+from .conftest import ids
+
+pytestmark = pytest.mark.django_db
+
+URL = "/recommendations/api/recommendations/{}/"
+
+
+def popular_events(items: list[str]) -> None:
+    Event.objects.bulk_create(
+        [
+            Event(visitor_id="v", item_id=item, kind=EventKind.PURCHASE)
+            for item in items
+            for _ in range(3)
+        ]
+    )
+
+
+def test_with_redis_unreachable_every_slot_still_answers_from_the_database(
+    client, catalogue, settings
+):
+    garden = ids(catalogue["Garden"])
+    popular_events(garden[:2])
+    settings.RECOMMENDATIONS = {
+        **settings.RECOMMENDATIONS,
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        "REDIS_TIMEOUT": 0.05,
+    }
+    client.cookies["recommendations_visitor"] = "not-even-signed"
+    for slot, params in [("for-you", {}), ("trending", {}), ("similar", {"item": garden[3]})]:
+        response = client.get(URL.format(slot), {"limit": 4, **params})
+        assert response.status_code == 200, slot
+        items = [i["item_id"] for i in response.json()["items"]]
+        assert len(items) == 4, slot
+        assert set(garden[:2]) <= set(items) or slot == "similar", slot
+
+
+def test_a_missing_model_file_falls_back_without_an_error(
+    catalogue, settings, tmp_path, drain, caplog
+):
+    from django.http import HttpResponse
+
+    from recommendations.models import ModelVersion
+    from recommendations.tracking.identity import _SALT
+    from recommendations.tracking.records import EventRecord
+    from recommendations.tracking.sinks import deliver
+
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "ARTIFACT_DIR": str(tmp_path)}
+    ModelVersion.objects.create(
+        scenario="for_you",
+        model="ease",
+        version="ease-gone",
+        status="active",
+        artifact="for_you/gone.npz",
+    )
+    active_models.clear()
+    popular_events(ids(catalogue["Toys"])[:1])
+    visitor = "9" * 32
+    deliver(
+        [
+            EventRecord(
+                kind=int(EventKind.VIEW), item_id=ids(catalogue["Toys"])[2], visitor_id=visitor
+            )
+        ]
+    )
+    drain()
+    cookie = HttpResponse()
+    cookie.set_signed_cookie("recommendations_visitor", visitor, salt=_SALT)
+    client = Client()
+    client.cookies["recommendations_visitor"] = cookie.cookies["recommendations_visitor"].value
+    response = client.get(URL.format("for-you"), {"limit": 3})
+    assert response.status_code == 200
+    assert len(response.json()["items"]) == 3
+    assert "Active for_you model unavailable" in caplog.text
+    active_models.clear()
