@@ -1,8 +1,9 @@
 """``recommend()``: candidates → exact filters → merchandiser rules → diversity → exactly N → reasons.
 
-Candidates come from the slot's sources (precomputed lists, the visitor's live recent items,
-trending); backfill follows in a fixed order — trending in the current item's category, trending
-in the store, popular, then the catalogue adapter's ``fallback_ids`` — so a list reaches ``limit`` whenever the catalogue has enough eligible
+Candidates come from the slot's sources (precomputed lists, the active model folded over the
+visitor's recent items, neighbours of those items, trending); backfill follows in a fixed order —
+trending in the current item's category, trending in the store, popular, then the catalogue
+adapter's ``fallback_ids`` — so a list reaches ``limit`` whenever the catalogue has enough eligible
 items. Slots about the visitor's own history (recently viewed, buy again) are not backfilled.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError
@@ -67,7 +68,7 @@ class Recommendations:
     def __len__(self) -> int:
         return len(self.items)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Recommended]:
         return iter(self.items)
 
 
