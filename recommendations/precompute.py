@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -14,6 +15,8 @@ from .catalog import get_catalog
 from .conf import app_settings
 from .serving.sources import computed_popularity
 from .serving.stores import RankedList, get_store
+
+logger = logging.getLogger("recommendations.training")
 
 
 def refresh_popularity() -> dict[str, int]:
@@ -200,6 +203,14 @@ def _factor_scorer(artifact: Any, user_keys: np.ndarray):
 def _write_item_lists(
     store: Any, label: str, artifact: Any, relation: str, length: int, disable: bool | None
 ) -> int:
+    if artifact.kind == "scores":
+        # Popularity won the gate: it is the same list for every item, not a relation between
+        # items, so no "similar to X" / "bought with X" list is written; serving backfills with
+        # trending and says so.
+        logger.info(
+            "%s: the active version ranks items alone; no %s lists written", label, relation
+        )
+        return 0
     item_keys = np.asarray(artifact.item_keys)
     n_items = len(item_keys)
     written = 0

@@ -187,3 +187,19 @@ def test_artifacts_and_precompute_work_where_torch_cannot_be_imported(trained, t
     assert result["torch"] is False
     assert result["written"]["active"][0] == 5 and result["written"]["als"][1] == 80
     assert result["written"]["active"][2] > 0
+
+
+def test_a_popularity_version_writes_no_item_relations(trained, django_capture_on_commit_callbacks):
+    """ "Bought together with X" must never be a popularity list in disguise."""
+    _, state = trained
+    _, interactions = fit_als(state)
+    popularity = Popularity(device="cpu").fit(interactions.matrix).to_artifact()
+    popularity.item_keys = interactions.item_map.to_array()
+    version = save_version(popularity, scenario="bought_together")
+    with django_capture_on_commit_callbacks(execute=True):
+        rollback("bought_together", to=version.pk)
+    assert not [
+        key
+        for key in stored_keys("item:")
+        if key.endswith(":bought-together") and stored(key).model_version == version.version
+    ]
