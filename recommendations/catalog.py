@@ -51,6 +51,7 @@ class ModelCatalog:
 
     def __init__(self) -> None:
         self._known: dict[str, float] = {}
+        self._known_version: bytes | None = None
 
     @property
     def model(self) -> type[models.Model]:
@@ -70,8 +71,16 @@ class ModelCatalog:
         return self.model._default_manager.all()
 
     def existing_ids(self, item_ids: Iterable[str]) -> set[str]:
-        """The subset of ``item_ids`` that name a product; recent answers are cached in-process."""
+        """The subset of ``item_ids`` that name a product; recent answers are cached in-process.
+
+        The cache is dropped whenever the shared catalogue version moves (see
+        :func:`items_changed`), so a deleted product stops being accepted at once in services mode.
+        """
         now = time.monotonic()
+        version = current_version()
+        if version != self._known_version:
+            self._known = {}
+            self._known_version = version
         wanted = set(item_ids)
         known = {i for i in wanted if self._known.get(i, 0.0) > now}
         missing = [i for i in wanted - known if self._is_valid_key(i)]

@@ -116,6 +116,7 @@ def recommend(
                 break
     if len(chosen) < limit:  # only category caps can still hold items back: relax them
         chosen = _select(candidates, rules, items, excluded, limit=limit, pool=pool, fill=True)
+    used = sorted({c.source for c in chosen})
     return Recommendations(
         slot=slot,
         items=[
@@ -128,17 +129,17 @@ def recommend(
             )
             for position, c in enumerate(chosen, 1)
         ],
-        token=attribution_token(slot, chosen),
+        token=attribution_token(slot, used),
         degraded=degraded,
-        sources=sorted({c.source for c in chosen}),
+        sources=used,
     )
 
 
-def attribution_token(slot: Slot, chosen: list[Candidate]) -> str:
+def attribution_token(slot: Slot, sources: list[str]) -> str:
     """``<slot>.<sources>.<random>``: impressions and clicks carry it back, so that reports can
     credit clicks and purchases to the slot and to what produced the list."""
-    sources = "+".join(sorted({c.source.replace(".", "_") for c in chosen})) or "none"
-    return f"{slot.value}.{sources}.{secrets.token_hex(6)}"
+    named = "+".join(source.replace(".", "_") for source in sources) or "none"
+    return f"{slot.value}.{named}.{secrets.token_hex(6)}"
 
 
 def _wanted(candidates: list[Candidate], rules: list) -> set[str]:

@@ -159,3 +159,13 @@ def test_global_privacy_control_stores_nothing(client, products, drain):
     assert "recommendations_visitor" not in response.cookies
     drain()
     assert not Event.objects.exists()
+
+
+@pytest.mark.services
+def test_a_deleted_product_is_unknown_to_the_beacon_at_once(client, products):
+    assert post_events(client, [event("click", str(products[4].pk))]).status_code == 202
+    deleted_pk = products[4].pk
+    products[4].delete()
+    response = post_events(client, [event("click", str(deleted_pk))])
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "item_id"
