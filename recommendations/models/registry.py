@@ -146,6 +146,20 @@ class ModelVersion(models.Model):
         null=True, blank=True, help_text="Validation NDCG@10 of this version."
     )
     metrics = models.JSONField(default=dict, blank=True)
+    reference = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The version this one was compared with by the promotion gate.",
+    )
+    reference_metric = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The reference version's model, refitted and scored on this version's "
+        "validation split: the number the gate compared with.",
+    )
     data_first_at = models.DateTimeField(null=True, blank=True)
     data_last_at = models.DateTimeField(null=True, blank=True)
     event_count = models.PositiveBigIntegerField(default=0)
