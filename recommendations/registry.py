@@ -101,41 +101,66 @@ class Decision:
     reason: str
 
 
-def decide(
-    candidate: float | None,
-    popularity: float | None,
-    active: ModelVersion | None,
-    tolerance: float,
-) -> Decision:
-    """Promote when the candidate's validation NDCG@10 is not below popularity's on the same
-    split, and not below the active version's by more than ``tolerance`` (relative)."""
+@dataclass(frozen=True)
+class Comparison:
+    """The numbers one promotion decision compares, all measured on the candidate's validation
+    split: the candidate, popularity, and the best reference (the active version's and recent
+    versions' configurations refitted on that split), named by ``reference_version``."""
+
+    candidate: float | None
+    popularity: float | None = None
+    reference: float | None = None
+    reference_version: str = ""
+
+
+def decide(comparison: Comparison, tolerance: float) -> Decision:
+    """Promote when the candidate's validation NDCG@10 is not below popularity's, and not below
+    the best reference's by more than ``tolerance`` (relative). Every number comes from one
+    split, so the decision never compares runs that validated on different held-out items."""
+    candidate, popularity, reference = (
+        comparison.candidate,
+        comparison.popularity,
+        comparison.reference,
+    )
+    name = METRIC.upper()
     if candidate is None:
         return Decision(True, "no validation metric for this scenario: the newest version is used")
     if popularity is not None and candidate < popularity - 1e-12:
         return Decision(
             False,
-            f"{METRIC.upper()} {candidate:.4f} is below popularity's {popularity:.4f} on the "
-            "same validation split",
+            f"{name} {candidate:.4f} is below popularity's {popularity:.4f} on the same "
+            "validation split",
         )
     versus_popularity = (
         f"popularity {popularity:.4f}" if popularity is not None else "popularity not measured"
     )
-    if active is None or active.metric is None:
+    if reference is None:
         return Decision(
             True,
-            f"{METRIC.upper()} {candidate:.4f} (vs {versus_popularity}); no active version",
+            f"{name} {candidate:.4f} (vs {versus_popularity}); no earlier version to compare with",
         )
-    floor = active.metric * (1.0 - tolerance)
+    floor = reference * (1.0 - tolerance)
     if candidate < floor - 1e-12:
         return Decision(
             False,
-            f"{METRIC.upper()} {candidate:.4f} is worse than the active {active.version}'s "
-            f"{active.metric:.4f} (tolerance {tolerance:.0%}: needs at least {floor:.4f})",
+            f"{name} {candidate:.4f} is worse than {comparison.reference_version}'s "
+            f"{reference:.4f} on the same validation split (tolerance {tolerance:.0%}: needs at "
+            f"least {floor:.4f})",
         )
     return Decision(
         True,
-        f"{METRIC.upper()} {candidate:.4f} vs active {active.version} {active.metric:.4f} "
-        f"(tolerance {tolerance:.0%}) and {versus_popularity}",
+        f"{name} {candidate:.4f} vs {comparison.reference_version} {reference:.4f} on the same "
+        f"validation split (tolerance {tolerance:.0%}) and {versus_popularity}",
+    )
+
+
+def comparison_for(version: ModelVersion) -> Comparison:
+    """The numbers recorded on ``version`` for its gate."""
+    return Comparison(
+        candidate=version.metric,
+        popularity=version.popularity_metric,
+        reference=version.reference_metric,
+        reference_version=version.reference.version if version.reference else "",
     )
 
 
@@ -143,9 +168,7 @@ def judge(version: ModelVersion) -> Decision:
     """Promote ``version`` or reject it, with the reason recorded on it."""
     with transaction.atomic():
         active = _lock_active(version.scenario)
-        decision = decide(
-            version.metric, version.popularity_metric, active, app_settings.PROMOTION_TOLERANCE
-        )
+        decision = decide(comparison_for(version), app_settings.PROMOTION_TOLERANCE)
         if decision.promote:
             _activate(version, active, decision.reason)
         else:
@@ -155,10 +178,11 @@ def judge(version: ModelVersion) -> Decision:
     return decision
 
 
-def rollback(scenario: str, to: int | None = None) -> ModelVersion:
+def rollback(scenario: str, to: int | None = None, *, force: bool = False) -> ModelVersion:
     """Make an earlier version active again: ``to`` (a version id), or by default the version
     that was active before the current one. Raises :class:`RegistryError` with a message for
-    an unknown scenario or version; nothing changes then."""
+    an unknown scenario or version, and for a version the gate rejected unless ``force``:
+    nothing changes then."""
     if scenario not in Scenario.values:
         raise RegistryError(
             f"unknown scenario {scenario!r}; expected one of {', '.join(Scenario.values)}"
@@ -184,9 +208,22 @@ def rollback(scenario: str, to: int | None = None) -> ModelVersion:
                 raise RegistryError(f"version {to} ({target.version}) is already active")
         if not target.artifact or not target.artifact.storage.exists(target.artifact.name):
             raise RegistryError(f"version {target.pk} ({target.version}) has no artifact file")
+        if target.status == Status.REJECTED and not force:
+            raise RegistryError(rejected_warning(target))
         reason = f"rolled back from {active.version}" if active else "rolled back"
+        if target.status == Status.REJECTED:
+            reason += f", overriding the gate's rejection ({target.reason})"
         _activate(target, active, reason)
     return target
+
+
+def rejected_warning(version: ModelVersion) -> str:
+    """Why activating a rejected version needs to be confirmed."""
+    return (
+        f"version {version.pk} ({version.version}) was rejected by the promotion gate: "
+        f"{version.reason}. Activate it anyway only if you know why (--force, or confirm in "
+        "admin)."
+    )
 
 
 def _lock_active(scenario: str) -> ModelVersion | None:

@@ -37,7 +37,7 @@ from .engine.artifacts import Artifact, save_artifact
 from .engine.data import SECONDS_PER_DAY, EventLog, MatrixConfig
 from .engine.indexmap import IndexMap
 from .models import Event, EventKind, ModelVersion, TrainingRun
-from .models.registry import METRIC
+from .models.registry import METRIC, Scenario
 from .precompute import refresh_also_viewed
 from .registry import (
     TrainingState,
@@ -66,15 +66,15 @@ class TrainingBusy(RuntimeError):
 def excluded_users() -> set[str]:
     """User keys (``"42"`` for user 42, ``"v:<visitor id>"`` for a visitor) whose behaviour must
     not train models: accounts flagged as bots or fraud. Applied at every run, so clearing a flag
-    brings the user back. Returns nothing until fraud review feeds it."""
-    return set()
+    brings the user back. Asks the catalogue adapter (default: visitors flagged for bursts)."""
+    return get_catalog().excluded_users()
 
 
 def excluded_orders() -> set[str]:
     """Order ids (as text) whose purchases must not count: refunded or cancelled orders. Applied
     when events are read, so an order excluded later stays in the state until the next full run.
-    Returns nothing for now."""
-    return set()
+    Asks the catalogue adapter (the store knows its refunds)."""
+    return get_catalog().excluded_orders()
 
 
 # --- Results -------------------------------------------------------------------------------------
@@ -92,14 +92,19 @@ class ScenarioOutcome:
     popularity: float | None
     promoted: bool
     reason: str
+    reference: str = ""
+    reference_metric: float | None = None
 
     def describe(self) -> str:
         metric = "n/a" if self.metric is None else f"{self.metric:.4f}"
         popularity = "n/a" if self.popularity is None else f"{self.popularity:.4f}"
         verdict = "promoted" if self.promoted else "rejected"
+        reference = ""
+        if self.reference_metric is not None:
+            reference = f", {self.reference} {self.reference_metric:.4f}"
         return (
             f"{self.scenario}: {self.version} ({self.model}) {METRIC} {metric}, "
-            f"popularity {popularity}: {verdict}: {self.reason}"
+            f"popularity {popularity}{reference}: {verdict}: {self.reason}"
         )
 
 
@@ -534,6 +539,7 @@ def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState):
             weights=np.ones(len(state.line_orders), np.float32),
         )
     config = MatrixConfig(max_weight=app_settings.TRAINING_MAX_WEIGHT, pair_time="first")
+    references = {scenario: reference_versions(scenario) for scenario in GATED_SCENARIOS}
     return engine_train(
         log,
         config=config,
@@ -542,10 +548,73 @@ def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState):
         exclude_users=excluded_users(),
         orders=orders,
         catalogue=catalogue_texts() or None,
+        candidates=incremental_candidates(references) if incremental else None,
+        references={
+            scenario: {str(version.pk): _candidate(version) for version in versions}
+            for scenario, versions in references.items()
+        },
         previous_als=_warm_start(previous) if incremental else None,
         time_budget_s=float(app_settings.TRAINING_TIME_BUDGET),
         device=app_settings.TRAINING_DEVICE,
     )
+
+
+#: Scenarios whose candidates are validated and gated (trending has no validation).
+GATED_SCENARIOS = (
+    Scenario.FOR_YOU.value,
+    Scenario.SIMILAR_ITEM.value,
+    Scenario.BOUGHT_TOGETHER.value,
+)
+
+
+def reference_versions(scenario: str) -> list[ModelVersion]:
+    """The versions a candidate of ``scenario`` is compared with: the active one, then the most
+    recently promoted others, one per configuration, ``PROMOTION_REFERENCES`` in all.
+
+    Comparing with the best of a few recent configurations, not only the active one, keeps a
+    series of small drops (each within the tolerance) from ratcheting quality down."""
+    from .engine.selection import FAMILIES
+
+    wanted = int(app_settings.PROMOTION_REFERENCES)
+    chosen: list[ModelVersion] = []
+    seen: set[tuple[str, str]] = set()
+    promoted = (
+        ModelVersion.objects.filter(scenario=scenario, promoted_at__isnull=False)
+        .exclude(status=ModelVersion.Status.REJECTED)
+        .order_by("-promoted_at", "-pk")
+    )
+    active = active_version(scenario)
+    for version in ([active] if active else []) + list(promoted[: wanted * 4]):
+        key = (version.model, repr(sorted(version.params.items())))
+        if len(chosen) >= wanted or key in seen or version.model not in FAMILIES:
+            continue
+        seen.add(key)
+        chosen.append(version)
+    return chosen
+
+
+def incremental_candidates(references: dict[str, list[ModelVersion]]) -> dict[str, list]:
+    """What an incremental run chooses from, per scenario with an active version: popularity
+    (the baseline the gate needs), the active configuration (warm-started where the family
+    allows) and the other recent ones. Those are fitted on the split as references anyway, so
+    choosing among them costs nothing more; the whole grid is searched by full runs only."""
+    from .engine.selection import candidate_for
+
+    device = app_settings.TRAINING_DEVICE
+    chosen: dict[str, list] = {}
+    for scenario, versions in references.items():
+        if not any(v.status == ModelVersion.Status.ACTIVE for v in versions):
+            continue
+        chosen[scenario] = [candidate_for("popularity", {}, device)] + [
+            _candidate(version) for version in versions if version.model != "popularity"
+        ]
+    return chosen
+
+
+def _candidate(version: ModelVersion):
+    from .engine.selection import candidate_for
+
+    return candidate_for(version.model, version.params, app_settings.TRAINING_DEVICE)
 
 
 def tie_breaks(users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -609,6 +678,8 @@ def _register(
                 popularity=version.popularity_metric,
                 promoted=decision.promote,
                 reason=decision.reason,
+                reference=version.reference.version if version.reference else "",
+                reference_metric=version.reference_metric,
             )
         )
     return outcomes
@@ -624,13 +695,22 @@ def _save_version(
 ) -> ModelVersion:
     metrics: dict[str, Any] = {"metric": METRIC}
     metric = None
+    reference, reference_metric = None, None
     if info is not None:
         metric = info["validation"].get(METRIC)
         popularity = next(
             (t["metrics"] for t in info["trials"] if t["name"] == "popularity" and t["metrics"]),
             None,
         )
-        metrics.update(validation=info["validation"], popularity=popularity, trials=info["trials"])
+        scored = _scored_references(info.get("references", {}))
+        if scored:
+            reference, reference_metric = max(scored, key=lambda pair: pair[1])
+        metrics.update(
+            validation=info["validation"],
+            popularity=popularity,
+            trials=info["trials"],
+            references={version.version: value for version, value in scored},
+        )
     content = _artifact_bytes(artifact)
     with transaction.atomic():
         version = ModelVersion.objects.create(
@@ -646,11 +726,25 @@ def _save_version(
             users=int(report["users"]),
             items=int(report["items"]),
             run=run,
+            reference=reference,
+            reference_metric=reference_metric,
         )
         version.version = f"{artifact.model}-{version.pk}"
         version.artifact.save(f"{scenario}/{version.version}.npz", content, save=False)
         version.save(update_fields=["version", "artifact"])
     return version
+
+
+def _scored_references(references: dict[str, Any]) -> list[tuple[ModelVersion, float]]:
+    """(version, its configuration's metric on this split) for the references that were scored
+    and still exist."""
+    values = {
+        int(label): float(trial["metrics"][METRIC])
+        for label, trial in references.items()
+        if trial["metrics"] and METRIC in trial["metrics"]
+    }
+    versions = ModelVersion.objects.in_bulk(list(values))
+    return [(versions[pk], value) for pk, value in values.items() if pk in versions]
 
 
 def _artifact_bytes(artifact: Artifact) -> ContentFile:

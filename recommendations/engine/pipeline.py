@@ -23,7 +23,9 @@ from .indexmap import IndexMap
 from .models import ALS, Recommender, Trending
 from .selection import (
     SCENARIOS,
+    Candidate,
     Selection,
+    Trial,
     fit_model,
     select_bought_together,
     select_for_you,
@@ -66,20 +68,24 @@ class TrainedModels:
                     "params": selection.best.params,
                     "metric": selection.metric,
                     "validation": selection.best.metrics,
-                    "trials": [
-                        {
-                            "name": trial.name,
-                            "params": trial.params,
-                            "metrics": trial.metrics,
-                            "fit_s": trial.fit_s,
-                            "skipped": trial.skipped,
-                        }
-                        for trial in selection.trials
-                    ],
+                    "trials": [_trial_report(trial) for trial in selection.trials],
+                    "references": {
+                        label: _trial_report(trial) for label, trial in selection.references.items()
+                    },
                 }
                 for name, selection in self.selections.items()
             },
         }
+
+
+def _trial_report(trial: Trial) -> dict[str, Any]:
+    return {
+        "name": trial.name,
+        "params": trial.params,
+        "metrics": trial.metrics,
+        "fit_s": trial.fit_s,
+        "skipped": trial.skipped,
+    }
 
 
 def train(
@@ -92,6 +98,8 @@ def train(
     orders: EventLog | None = None,
     catalogue: Mapping[str, Mapping[str, Any]] | None = None,
     scenarios: Sequence[str] = SCENARIOS,
+    candidates: Mapping[str, Sequence[Candidate]] | None = None,
+    references: Mapping[str, Mapping[str, Candidate]] | None = None,
     previous_als: ALS | Artifact | None = None,
     time_budget_s: float = 300.0,
     seed: int = 0,
@@ -104,7 +112,13 @@ def train(
     "price"}`` (any may be missing); its keys join the item index even without interactions, so
     content similarity reaches brand-new items. ``previous_als`` warm-starts ALS when the for-you
     winner is ALS with the same number of factors (pass the previous maps too, so rows line up).
+    ``candidates``: per scenario, the configurations to choose from instead of the full grid (an
+    incremental run passes the active family and popularity). ``references``: per scenario,
+    labelled configurations scored on the same validation split as the candidates, for the
+    caller's promotion decision (see :class:`~recommendations.engine.selection.Selection`).
     """
+    candidates = candidates or {}
+    references = references or {}
     unknown = set(scenarios) - set(SCENARIOS)
     if unknown:
         raise ValueError(f"unknown scenario(s) {sorted(unknown)}; expected some of {SCENARIOS}")
@@ -119,7 +133,14 @@ def train(
     selections: dict[str, Selection] = {}
     if "for_you" in scenarios:
         selection = select_for_you(
-            matrix, times, seed=seed, time_budget_s=time_budget_s, device=device, refit=False
+            matrix,
+            times,
+            candidates=candidates.get("for_you"),
+            references=references.get("for_you"),
+            seed=seed,
+            time_budget_s=time_budget_s,
+            device=device,
+            refit=False,
         )
         selection.model = _refit(selection, matrix, times, previous_als)
         selections["for_you"] = selection
@@ -128,6 +149,8 @@ def train(
             matrix,
             times,
             features=features,
+            candidates=candidates.get("similar_item"),
+            references=references.get("similar_item"),
             seed=seed,
             time_budget_s=time_budget_s,
             device=device,
@@ -136,7 +159,13 @@ def train(
         baskets, basket_times = _baskets(orders, interactions.item_map)
         if baskets.nnz:
             selections["bought_together"] = select_bought_together(
-                baskets, basket_times, seed=seed, time_budget_s=time_budget_s, device=device
+                baskets,
+                basket_times,
+                candidates=candidates.get("bought_together"),
+                references=references.get("bought_together"),
+                seed=seed,
+                time_budget_s=time_budget_s,
+                device=device,
             )
     trending = Trending(device=device).fit(matrix, times)
     return TrainedModels(interactions, selections, trending)

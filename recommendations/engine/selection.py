@@ -10,12 +10,19 @@ Rule: the candidate with the best mean metric wins, except that a non-personal b
 of the paired per-row difference. A personal model has to be demonstrably better to be shipped.
 Without any validation row (no user with three items yet) only the first, simplest candidate is
 fitted and kept.
+
+*References* are configurations to compare with, not to choose from: the host passes the
+configurations of its active and recent versions, and they are fitted and scored on the very split
+the candidates were scored on. A promotion decision then compares two numbers from one
+experiment; a metric stored by an earlier run came from another split and says nothing about
+this one.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +43,7 @@ from .models import (
     Recommender,
     Trending,
 )
-from .models.ease import MAX_ITEMS
+from .models.ease import MAX_ITEMS, CatalogueTooLarge
 from .splits import leave_last_out
 
 SCENARIOS = ("for_you", "similar_item", "bought_together")
@@ -51,6 +58,32 @@ class Candidate:
 
     name: str
     make: Callable[[], Recommender]
+
+
+#: Family name (as stored with a version) → model class; ``params()`` of each class are keyword
+#: arguments of its constructor, so a stored configuration can be rebuilt.
+FAMILIES: dict[str, type[Recommender]] = {
+    "popularity": Popularity,
+    "trending": Trending,
+    "itemknn": ItemKNN,
+    "ease": EASE,
+    "als": ALS,
+    "content": ContentSimilarity,
+    "hybrid": Hybrid,
+    "bought_together": BoughtTogether,
+}
+
+
+def candidate_for(
+    name: str, params: Mapping[str, Any], device: str | torch.device = "auto"
+) -> Candidate:
+    """The candidate that rebuilds one stored configuration (a version's ``model`` and
+    ``params``). Raises ``KeyError`` for a family this engine does not know."""
+    family = FAMILIES[name]
+    accepted = inspect.signature(family).parameters
+    # Artifacts record a few export details beside the configuration (EASE's neighbours).
+    settings = {key: value for key, value in params.items() if key in accepted}
+    return Candidate(name, lambda: family(**settings, device=device))
 
 
 @dataclass
@@ -77,6 +110,8 @@ class Selection:
     trials: list[Trial]
     best: Trial
     model: Recommender | None = None
+    #: Reference configurations scored on the same split, by the caller's label.
+    references: dict[str, Trial] = field(default_factory=dict)
 
     def best_per_family(self) -> dict[str, Trial]:
         """Each family's best configuration on validation."""
@@ -169,6 +204,7 @@ def select_for_you(
     times: sp.csr_matrix,
     *,
     candidates: Sequence[Candidate] | None = None,
+    references: Mapping[str, Candidate] | None = None,
     metric: str = "ndcg@10",
     seed: int = 0,
     time_budget_s: float = 300.0,
@@ -187,7 +223,10 @@ def select_for_you(
     trials = _run_trials(
         candidates, validation.train, validation.train_times, None, score, relevant, time_budget_s
     )
-    return _finish("for_you", metric, trials, refit, matrix, times, None)
+    scored = _run_references(
+        references, trials, validation.train, validation.train_times, None, score, relevant
+    )
+    return _finish("for_you", metric, trials, refit, matrix, times, None, scored)
 
 
 def select_similar_item(
@@ -196,6 +235,7 @@ def select_similar_item(
     *,
     features: sp.csr_matrix | None = None,
     candidates: Sequence[Candidate] | None = None,
+    references: Mapping[str, Candidate] | None = None,
     metric: str = "ndcg@10",
     seed: int = 0,
     time_budget_s: float = 300.0,
@@ -225,7 +265,10 @@ def select_similar_item(
         relevant,
         time_budget_s,
     )
-    return _finish("similar_item", metric, trials, refit, matrix, times, features)
+    scored = _run_references(
+        references, trials, validation.train, validation.train_times, features, score, relevant
+    )
+    return _finish("similar_item", metric, trials, refit, matrix, times, features, scored)
 
 
 def select_bought_together(
@@ -233,6 +276,7 @@ def select_bought_together(
     basket_times: np.ndarray,
     *,
     candidates: Sequence[Candidate] | None = None,
+    references: Mapping[str, Candidate] | None = None,
     metric: str = "ndcg@10",
     validation_fraction: float = 0.1,
     seed: int = 0,
@@ -261,7 +305,8 @@ def select_bought_together(
         return model.similar_items(queries, n=LIST_DEPTH)[0]
 
     trials = _run_trials(candidates, baskets[earlier], None, None, score, relevant, time_budget_s)
-    return _finish("bought_together", metric, trials, refit, baskets, None, None)
+    scored = _run_references(references, trials, baskets[earlier], None, None, score, relevant)
+    return _finish("bought_together", metric, trials, refit, baskets, None, None, scored)
 
 
 def _run_trials(
@@ -285,18 +330,71 @@ def _run_trials(
         if trials[:-1] and time.perf_counter() - started > time_budget_s:
             trial.skipped = "time budget spent"
             continue
-        if candidate.name == "trending" and times is None:
-            trial.skipped = "no interaction times"
-            continue
-        fit_started = time.perf_counter()
-        fit_model(model, train, times=times, features=features)
-        trial.fit_s = time.perf_counter() - fit_started
-        per_row = per_row_metrics(score(model), relevant)
-        trial.metrics = {
-            name: float(values.mean()) if len(values) else 0.0 for name, values in per_row.items()
-        }
-        trial.per_row = per_row
+        _score_trial(trial, model, train, times, features, score, relevant)
     return trials
+
+
+def _score_trial(
+    trial: Trial,
+    model: Recommender,
+    train: sp.csr_matrix,
+    times: sp.csr_matrix | None,
+    features: sp.csr_matrix | None,
+    score: Callable[[Recommender], np.ndarray],
+    relevant: sp.csr_matrix,
+) -> None:
+    if trial.name == "trending" and times is None:
+        trial.skipped = "no interaction times"
+        return
+    if trial.name in ("content", "hybrid") and features is None:
+        trial.skipped = "no item features"
+        return
+    fit_started = time.perf_counter()
+    try:
+        fit_model(model, train, times=times, features=features)
+    except CatalogueTooLarge as exc:
+        trial.skipped = str(exc)
+        return
+    trial.fit_s = time.perf_counter() - fit_started
+    per_row = per_row_metrics(score(model), relevant)
+    trial.metrics = {
+        name: float(values.mean()) if len(values) else 0.0 for name, values in per_row.items()
+    }
+    trial.per_row = per_row
+
+
+def _run_references(
+    references: Mapping[str, Candidate] | None,
+    trials: Sequence[Trial],
+    train: sp.csr_matrix,
+    times: sp.csr_matrix | None,
+    features: sp.csr_matrix | None,
+    score: Callable[[Recommender], np.ndarray],
+    relevant: sp.csr_matrix,
+) -> dict[str, Trial]:
+    """Each reference configuration scored on the candidates' split. A configuration that was
+    also a candidate is not fitted twice: its trial is the reference's. References ignore the
+    time budget: a decision cannot be made without them."""
+    scored: dict[str, Trial] = {}
+    for label, reference in (references or {}).items():
+        model = reference.make()
+        params = model.params()
+        same = next(
+            (
+                trial
+                for trial in trials
+                if trial.name == reference.name and trial.params == params and not trial.skipped
+            ),
+            None,
+        )
+        if same is None:
+            same = Trial(reference.name, params, make=reference.make)
+            if relevant.shape[0] == 0:
+                same.skipped = "no validation rows"
+            else:
+                _score_trial(same, model, train, times, features, score, relevant)
+        scored[label] = same
+    return scored
 
 
 def _finish(
@@ -307,12 +405,13 @@ def _finish(
     matrix: sp.csr_matrix,
     times: sp.csr_matrix | None,
     features: sp.csr_matrix | None,
+    references: dict[str, Trial] | None = None,
 ) -> Selection:
     best = choose(trials, metric)
     model = None
     if refit:
         model = fit_model(best.make(), matrix, times=times, features=features)
-    return Selection(scenario, metric, trials, best, model)
+    return Selection(scenario, metric, trials, best, model, references or {})
 
 
 def choose(trials: Sequence[Trial], metric: str) -> Trial:
@@ -351,11 +450,13 @@ def _device_type(device: str | torch.device) -> str:
 
 
 __all__ = [
+    "FAMILIES",
     "SCENARIOS",
     "Candidate",
     "Selection",
     "Trial",
     "bought_together_candidates",
+    "candidate_for",
     "choose",
     "fit_model",
     "for_you_candidates",

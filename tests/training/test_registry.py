@@ -6,6 +6,7 @@ import pytest
 
 from recommendations.models import ModelVersion
 from recommendations.registry import (
+    Comparison,
     RegistryError,
     active_version,
     decide,
@@ -20,39 +21,40 @@ from .helpers import FIRST_USER, make_events, stored
 pytestmark = pytest.mark.django_db
 
 
-def version(metric: float | None = 0.2, label: str = "ease-1") -> ModelVersion:
-    return ModelVersion(scenario="for_you", model="ease", version=label, metric=metric)
+def numbers(candidate, popularity=None, reference=None, name="ease-1") -> Comparison:
+    return Comparison(candidate, popularity, reference, name if reference is not None else "")
 
 
 def test_the_gate_promotes_a_first_version_that_beats_popularity():
-    decision = decide(0.2, 0.1, None, 0.02)
+    decision = decide(numbers(0.2, 0.1), 0.02)
     assert decision.promote
-    assert "no active version" in decision.reason
+    assert "no earlier version to compare with" in decision.reason
 
 
 def test_the_gate_rejects_a_candidate_below_popularity_on_the_same_split():
-    decision = decide(0.09, 0.1, None, 0.02)
+    decision = decide(numbers(0.09, 0.1), 0.02)
     assert not decision.promote
     assert decision.reason == (
         "NDCG@10 0.0900 is below popularity's 0.1000 on the same validation split"
     )
 
 
-def test_the_gate_tolerates_a_small_drop_against_the_active_version():
-    assert decide(0.197, 0.1, version(0.2), 0.02).promote
-    decision = decide(0.195, 0.1, version(0.2), 0.02)
+def test_the_gate_tolerates_a_small_drop_against_the_reference_on_the_same_split():
+    assert decide(numbers(0.197, 0.1, 0.2), 0.02).promote
+    decision = decide(numbers(0.195, 0.1, 0.2), 0.02)
     assert not decision.promote
-    assert "worse than the active ease-1's 0.2000 (tolerance 2%: needs at least 0.1960)" in (
-        decision.reason
-    )
+    assert (
+        "0.1950 is worse than ease-1's 0.2000 on the same validation split "
+        "(tolerance 2%: needs at least 0.1960)"
+    ) in decision.reason
 
 
 def test_popularity_itself_passes_the_popularity_check():
-    assert decide(0.1, 0.1, None, 0.0).promote
+    assert decide(numbers(0.1, 0.1), 0.0).promote
 
 
 def test_scenarios_without_validation_take_the_newest_version():
-    decision = decide(None, None, version(0.2), 0.02)
+    decision = decide(numbers(None, None, 0.2), 0.02)
     assert decision.promote and "no validation metric" in decision.reason
 
 

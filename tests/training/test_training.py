@@ -71,28 +71,6 @@ def test_versions_record_data_metrics_and_a_numpy_artifact(django_capture_on_com
     assert trending.metric is None and "no validation metric" in trending.reason
 
 
-def test_a_worse_candidate_is_rejected_and_the_active_version_stays(
-    django_capture_on_commit_callbacks,
-):
-    make_events()
-    with django_capture_on_commit_callbacks(execute=True):
-        train("full")
-    active = active_version("for_you")
-    ModelVersion.objects.filter(pk=active.pk).update(metric=0.99)
-    lists_before = stored(f"user:{FIRST_USER}").model_version
-
-    with django_capture_on_commit_callbacks(execute=True):
-        result = train("full")
-
-    outcome = next(o for o in result.scenarios if o.scenario == "for_you")
-    assert not outcome.promoted
-    assert f"worse than the active {active.version}" in outcome.reason
-    rejected = ModelVersion.objects.get(pk=outcome.version_id)
-    assert rejected.status == ModelVersion.Status.REJECTED and rejected.reason == outcome.reason
-    assert active_version("for_you").pk == active.pk
-    assert stored(f"user:{FIRST_USER}").model_version == lists_before
-
-
 def test_incremental_training_appends_users_and_items_without_renumbering(
     django_capture_on_commit_callbacks,
 ):
