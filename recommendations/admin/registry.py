@@ -13,9 +13,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template import engines
+from django.template.response import TemplateResponse
 
 from recommendations.models import ModelVersion, Scenario, TrainingRun
-from recommendations.registry import RegistryError, rollback
+from recommendations.registry import RegistryError, rejected_warning, rollback
 
 CHART_VERSIONS = 60
 COLOURS = {
@@ -118,6 +119,23 @@ CHANGE_LIST = engines["django"].from_string(
 )
 
 
+CONFIRM_REJECTED = engines["django"].from_string(
+    """{% extends "admin/base_site.html" %}
+{% block content %}
+<p>{{ warning }}</p>
+<p>Validation NDCG@10 of {{ target.version }}: {{ target.metric|floatformat:4 }}{% if target.reference %};
+  {{ target.reference.version }} on the same split: {{ target.reference_metric|floatformat:4 }}{% endif %}.</p>
+<form method="post">{% csrf_token %}
+  <input type="hidden" name="{{ action_checkbox_name }}" value="{{ target.pk }}">
+  <input type="hidden" name="action" value="roll_back_to_this_version">
+  <input type="hidden" name="confirm_rejected" value="yes">
+  <input type="submit" value="Yes, activate {{ target.version }}">
+  <a href="." class="button cancel-link">No, keep the active version</a>
+</form>
+{% endblock %}"""
+)
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = (
@@ -127,6 +145,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "status",
         "validation_ndcg",
         "popularity_ndcg",
+        "compared_with",
         "event_count",
         "created",
         "promoted_at",
@@ -134,7 +153,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_filter = ("scenario", "status", "model")
     search_fields = ("=version", "model")
     date_hierarchy = "created"
-    list_select_related = ("run",)
+    list_select_related = ("run", "reference")
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
     actions = ("roll_back_to_this_version",)
     change_list_template = CHANGE_LIST  # type: ignore[assignment]
@@ -158,26 +177,50 @@ class ModelVersionAdmin(admin.ModelAdmin):
         value = version.popularity_metric
         return None if value is None else f"{value:.4f}"
 
+    @admin.display(description="compared with (same split)")
+    def compared_with(self, version: ModelVersion) -> str | None:
+        """The reference the gate measured on this version's split, and its number there."""
+        if version.reference is None or version.reference_metric is None:
+            return None
+        return f"{version.reference.version}: {version.reference_metric:.4f}"
+
     @admin.action(description="Roll back to this version", permissions=["rollback"])
-    def roll_back_to_this_version(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def roll_back_to_this_version(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
         selected = list(queryset[:2])
         if len(selected) != 1:
             self.message_user(
                 request, "Select exactly one version to roll back to.", messages.ERROR
             )
-            return
+            return None
         target = selected[0]
+        confirmed = request.POST.get("confirm_rejected") == "yes"
+        if target.status == ModelVersion.Status.REJECTED and not confirmed:
+            return TemplateResponse(
+                request,
+                CONFIRM_REJECTED,
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.model._meta,
+                    "title": f"Activate {target.version}, which the gate rejected?",
+                    "target": target,
+                    "warning": rejected_warning(target),
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
         try:
-            rollback(target.scenario, to=target.pk)
+            rollback(target.scenario, to=target.pk, force=confirmed)
         except RegistryError as exc:
             self.message_user(request, f"Nothing changed: {exc}.", messages.ERROR)
-            return
+            return None
         self.message_user(
             request,
             f"{target.get_scenario_display()} now uses {target.version}; its stored lists are "
             "being recomputed.",
             messages.SUCCESS,
         )
+        return None
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict | None = None

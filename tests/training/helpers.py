@@ -95,3 +95,59 @@ def stored(key: str) -> StoredList | None:
 
 def stored_keys(prefix: str = "") -> list[str]:
     return get_store().keys(prefix)
+
+
+def new_traffic(seed: int, views: int = 40, orders: int = 3, first_user: int = FIRST_USER) -> None:
+    """``views`` product views by users of :func:`make_events`, each in their own taste cluster,
+    after the newest stored event, and a few two-item orders: what a store gets between two
+    incremental runs."""
+    rng = np.random.default_rng(seed)
+    latest = Event.objects.order_by("-ts").values_list("ts", flat=True).first() or START
+    events = []
+    for n in range(views):
+        user = first_user + int(rng.integers(0, 80))
+        item = int(rng.choice(list(cluster_items(user - first_user))))
+        events.append(
+            Event(
+                visitor_id=f"visitor-{user}",
+                user_id=user,
+                item_id=str(item),
+                kind=EventKind.VIEW,
+                ts=latest + timedelta(minutes=n + 1),
+            )
+        )
+    for n in range(orders):
+        user = first_user + int(rng.integers(0, 80))
+        pair = rng.choice(list(cluster_items(user - first_user)), size=2, replace=False)
+        for item in pair:
+            events.append(
+                Event(
+                    visitor_id=f"visitor-{user}",
+                    user_id=user,
+                    item_id=str(item),
+                    kind=EventKind.PURCHASE,
+                    value=1,
+                    ts=latest + timedelta(hours=2, minutes=n),
+                    context={"order": f"late-{seed}-{n}", "price": "9.99"},
+                )
+            )
+    Event.objects.bulk_create(events)
+
+
+def reject_next_for_you(monkeypatch, seed: int = 8):
+    """Train incrementally on new traffic with popularity as the only for-you candidate: the
+    gate rejects it against the active personal model on the same split. Returns the outcome."""
+    from recommendations import training
+    from recommendations.engine.selection import candidate_for
+
+    weak = candidate_for("popularity", {}, "cpu")
+    real = training.incremental_candidates
+    monkeypatch.setattr(
+        training,
+        "incremental_candidates",
+        lambda references: {**real(references), "for_you": [weak]},
+    )
+    new_traffic(seed=seed)
+    result = training.train("incremental")
+    monkeypatch.setattr(training, "incremental_candidates", real)
+    return next(o for o in result.scenarios if o.scenario == "for_you")

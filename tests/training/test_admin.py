@@ -9,7 +9,7 @@ from recommendations.models import ModelVersion
 from recommendations.registry import active_version
 from recommendations.training import train
 
-from .helpers import make_events
+from .helpers import make_events, new_traffic, reject_next_for_you
 
 pytestmark = pytest.mark.django_db
 URL = "/admin/recommendations/modelversion/"
@@ -103,3 +103,48 @@ def test_training_runs_are_listed(admin_client, versions):
     response = admin_client.get("/admin/recommendations/trainingrun/")
     assert response.status_code == 200
     assert "candidates promoted" in response.content.decode()
+
+
+def test_the_list_shows_what_each_version_was_compared_with(
+    admin_client, django_capture_on_commit_callbacks
+):
+    make_events()
+    with django_capture_on_commit_callbacks(execute=True):
+        train("full")
+        new_traffic(seed=1)
+        train("incremental")
+    latest = active_version("for_you")
+    content = admin_client.get(URL).content.decode()
+    assert "Compared with (same split)" in content
+    assert f"{latest.reference.version}: {latest.reference_metric:.4f}" in content
+
+
+def test_activating_a_rejected_version_asks_for_confirmation(
+    admin_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    make_events()
+    with django_capture_on_commit_callbacks(execute=True):
+        train("full")
+        outcome = reject_next_for_you(monkeypatch)
+    active = active_version("for_you")
+
+    page = roll_back(admin_client, outcome.version_id)
+    content = page.content.decode()
+    assert f"Activate {outcome.version}, which the gate rejected?" in content
+    assert "was rejected by the promotion gate" in content and 'name="confirm_rejected"' in content
+    assert active_version("for_you").pk == active.pk
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            URL,
+            {
+                "action": "roll_back_to_this_version",
+                "_selected_action": [str(outcome.version_id)],
+                "confirm_rejected": "yes",
+            },
+            follow=True,
+        )
+    assert [str(m) for m in response.context["messages"]] == [
+        f"For you now uses {outcome.version}; its stored lists are being recomputed."
+    ]
+    assert active_version("for_you").pk == outcome.version_id

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from recommendations.models import ModelVersion, TrainingRun
 from recommendations.registry import active_version
 
-from .helpers import make_events
+from .helpers import make_events, new_traffic, reject_next_for_you
 
 
 def run(*args: str) -> str:
@@ -185,3 +185,35 @@ def test_train_with_nothing_new_says_so(django_capture_on_commit_callbacks):
     assert output.strip() == (
         f"incremental training: no new events since training #{run_id}; active models kept"
     )
+
+
+@pytest.mark.django_db
+def test_incremental_train_prints_the_two_same_split_numbers(django_capture_on_commit_callbacks):
+    make_events()
+    with django_capture_on_commit_callbacks(execute=True):
+        run("recommendations_train", "--full")
+        new_traffic(seed=1)
+        output = run("recommendations_train", "--incremental")
+    assert output.startswith("incremental training: ")
+    line = next(line for line in output.splitlines() if "for_you:" in line)
+    version = active_version("for_you")
+    numbers = f"{version.reference.version} {version.reference_metric:.4f}"
+    assert f"ndcg@10 {version.metric:.4f}" in line and numbers in line
+    assert "promoted: " in line and "on the same validation split" in line
+
+
+@pytest.mark.django_db
+def test_rollback_to_a_rejected_version_needs_force(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    make_events()
+    with django_capture_on_commit_callbacks(execute=True):
+        run("recommendations_train", "--full")
+        outcome = reject_next_for_you(monkeypatch)
+    target = str(outcome.version_id)
+    with pytest.raises(CommandError, match=r"rejected by the promotion gate.*--force"):
+        run("recommendations_rollback", "for_you", "--to", target)
+    with django_capture_on_commit_callbacks(execute=True):
+        output = run("recommendations_rollback", "for_you", "--to", target, "--force")
+    assert f"for_you: {outcome.version} is active" in output
+    assert "overriding the gate's rejection" in output

@@ -14,12 +14,12 @@ import pytest
 from recommendations import training
 from recommendations.engine.models import EASE
 from recommendations.engine.selection import Candidate, candidate_for
-from recommendations.models import Event, EventKind, ModelVersion
+from recommendations.models import Event, ModelVersion
 from recommendations.registry import RegistryError, active_version, rollback
 from recommendations.retention import delete_expired_events
 from recommendations.training import GATED_SCENARIOS, train
 
-from .helpers import FIRST_USER, START, cluster_items, make_events
+from .helpers import FIRST_USER, make_events, new_traffic, reject_next_for_you
 
 pytestmark = pytest.mark.django_db
 
@@ -33,48 +33,12 @@ def _trained(capture, kind="full"):
         return train(kind)
 
 
-def _new_traffic(seed: int, views: int = 40, orders: int = 3, first_user: int = FIRST_USER):
-    """``views`` product views by existing users, each in their own taste cluster, and a few
-    two-item orders: what a store gets between two incremental runs."""
-    rng = np.random.default_rng(seed)
-    latest = Event.objects.order_by("-ts").values_list("ts", flat=True).first() or START
-    events = []
-    for n in range(views):
-        user = first_user + int(rng.integers(0, 80))
-        item = int(rng.choice(list(cluster_items(user - first_user))))
-        events.append(
-            Event(
-                visitor_id=f"visitor-{user}",
-                user_id=user,
-                item_id=str(item),
-                kind=EventKind.VIEW,
-                ts=latest + timedelta(minutes=n + 1),
-            )
-        )
-    for n in range(orders):
-        user = first_user + int(rng.integers(0, 80))
-        pair = rng.choice(list(cluster_items(user - first_user)), size=2, replace=False)
-        for item in pair:
-            events.append(
-                Event(
-                    visitor_id=f"visitor-{user}",
-                    user_id=user,
-                    item_id=str(item),
-                    kind=EventKind.PURCHASE,
-                    value=1,
-                    ts=latest + timedelta(hours=2, minutes=n),
-                    context={"order": f"late-{seed}-{n}", "price": "9.99"},
-                )
-            )
-    Event.objects.bulk_create(events)
-
-
 def test_an_incremental_run_on_new_traffic_is_promoted(django_capture_on_commit_callbacks):
     make_events()
     full = _trained(django_capture_on_commit_callbacks)
     assert all(outcome.promoted for outcome in full.scenarios)
 
-    _new_traffic(seed=1)
+    new_traffic(seed=1)
     result = _trained(django_capture_on_commit_callbacks, "incremental")
 
     assert result.kind == "incremental" and result.events_read == 46
@@ -111,7 +75,7 @@ def test_a_candidate_trained_on_shuffled_item_ids_is_rejected(
         "incremental_candidates",
         lambda references: {**real(references), "for_you": [shuffled]},
     )
-    _new_traffic(seed=2)
+    new_traffic(seed=2)
     result = _trained(django_capture_on_commit_callbacks, "incremental")
 
     outcome = _outcomes(result)["for_you"]
@@ -139,11 +103,11 @@ def test_after_an_erasure_and_retention_the_next_runs_still_promote(
     Event.objects.filter(ts__lt=cutoff).update(ts=cutoff - timedelta(days=400))
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "EVENT_RETENTION_DAYS": 365}
     assert delete_expired_events() > 0
-    _new_traffic(seed=3)
+    new_traffic(seed=3)
 
     for kind in ("full", "incremental"):
         if kind == "incremental":
-            _new_traffic(seed=4)
+            new_traffic(seed=4)
         result = _trained(django_capture_on_commit_callbacks, kind)
         for scenario in GATED_SCENARIOS:
             outcome = _outcomes(result)[scenario]
@@ -156,7 +120,7 @@ def test_twenty_small_cycles_never_leave_a_scenario_on_an_old_version(
     make_events()
     _trained(django_capture_on_commit_callbacks)
     for cycle in range(20):
-        _new_traffic(seed=100 + cycle, views=int(5 + 3 * (cycle % 4)), orders=cycle % 2)
+        new_traffic(seed=100 + cycle, views=int(5 + 3 * (cycle % 4)), orders=cycle % 2)
         result = _trained(django_capture_on_commit_callbacks, "incremental")
         assert result.status == "finished"
         for scenario, outcome in _outcomes(result).items():
@@ -180,13 +144,13 @@ def test_small_drops_in_a_row_are_measured_against_the_best_recent_version(
 
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "PROMOTION_TOLERANCE": 1.0}
     monkeypatch.setattr(training, "incremental_candidates", weaker(1))
-    _new_traffic(seed=5)
+    new_traffic(seed=5)
     forced = _outcomes(_trained(django_capture_on_commit_callbacks, "incremental"))["for_you"]
     assert forced.promoted and forced.reference_metric > forced.metric / 0.98
 
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "PROMOTION_TOLERANCE": 0.02}
     monkeypatch.setattr(training, "incremental_candidates", weaker(1))
-    _new_traffic(seed=6)
+    new_traffic(seed=6)
     outcome = _outcomes(_trained(django_capture_on_commit_callbacks, "incremental"))["for_you"]
 
     version = ModelVersion.objects.get(pk=outcome.version_id)
@@ -205,15 +169,8 @@ def test_rolling_back_to_a_rejected_version_needs_force(
 ):
     make_events()
     _trained(django_capture_on_commit_callbacks)
-    weak = candidate_for("popularity", {}, "cpu")
-    real = training.incremental_candidates
-    monkeypatch.setattr(
-        training,
-        "incremental_candidates",
-        lambda references: {**real(references), "for_you": [weak]},
-    )
-    _new_traffic(seed=8)
-    outcome = _outcomes(_trained(django_capture_on_commit_callbacks, "incremental"))["for_you"]
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = reject_next_for_you(monkeypatch)
     assert not outcome.promoted
 
     with pytest.raises(RegistryError, match="was rejected by the promotion gate"):

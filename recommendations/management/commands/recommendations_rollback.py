@@ -19,15 +19,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("scenario", help=f"One of: {', '.join(Scenario.values)}.")
         parser.add_argument("--to", type=int, metavar="ID", help="The model version id.")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Activate the version even though the promotion gate rejected it.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         scenario = options["scenario"]
         try:
             before = active_version(scenario) if scenario in Scenario.values else None
-            version = rollback(scenario, to=options["to"])
+            version = rollback(scenario, to=options["to"], force=options["force"])
         except RegistryError as exc:
             raise CommandError(str(exc)) from None
         was = f" (was {before.version})" if before else ""
         self.stdout.write(
             self.style.SUCCESS(f"{scenario}: {version.version} is active{was}; lists recomputed")
         )
+        if options["force"] and "overriding the gate" in version.reason:
+            self.stdout.write(self.style.WARNING(f"{version.version}: {version.reason}"))
