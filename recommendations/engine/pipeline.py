@@ -21,6 +21,7 @@ from .data import EventLog, Interactions, MatrixConfig, build_interactions
 from .features import item_features
 from .indexmap import IndexMap
 from .models import ALS, Recommender, Trending
+from .models.neighbours import forget_cooccurrences
 from .selection import (
     SCENARIOS,
     Candidate,
@@ -168,6 +169,7 @@ def train(
                 device=device,
             )
     trending = Trending(device=device).fit(matrix, times)
+    forget_cooccurrences()
     return TrainedModels(interactions, selections, trending)
 
 

@@ -407,31 +407,47 @@ def _finish(
     features: sp.csr_matrix | None,
     references: dict[str, Trial] | None = None,
 ) -> Selection:
-    best = choose(trials, metric)
+    # The caller lists the configuration in service first among its references.
+    incumbent = next(iter(references.values()), None) if references else None
+    best = choose(trials, metric, incumbent)
     model = None
     if refit:
         model = fit_model(best.make(), matrix, times=times, features=features)
     return Selection(scenario, metric, trials, best, model, references or {})
 
 
-def choose(trials: Sequence[Trial], metric: str) -> Trial:
+def choose(trials: Sequence[Trial], metric: str, incumbent: Trial | None = None) -> Trial:
     """Best mean ``metric``; a baseline within one standard error of it wins instead.
 
-    Candidates are expected simplest first: on a tie the earlier one wins."""
+    With an ``incumbent`` (the configuration in service, scored on the same split) that is one
+    of ``trials``, the incumbent takes the baseline's place: a challenger must beat the model
+    already serving demonstrably, and so must popularity to replace a personal model. Without
+    this, a baseline kept by the standard-error rule would be a change of model the gate then
+    rejects as worse than the incumbent. Candidates are expected simplest first: on a tie the
+    earlier one wins."""
     fitted = [trial for trial in trials if not trial.skipped]
     if not fitted:
         raise ValueError("no candidate could be fitted")
     best = max(fitted, key=lambda trial: trial.metrics[metric])
+    if incumbent is not None and any(trial is incumbent for trial in fitted):
+        return incumbent if _within_one_standard_error(best, incumbent, metric) else best
     for trial in fitted:
         if trial.name not in BASELINES or trial is best:
             continue
-        difference = best.per_row[metric] - trial.per_row[metric]
-        standard_error = (
-            difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else 0.0
-        )
-        if difference.mean() <= standard_error:
+        if _within_one_standard_error(best, trial, metric):
             return trial
     return best
+
+
+def _within_one_standard_error(best: Trial, other: Trial, metric: str) -> bool:
+    """Whether ``best``'s advantage over ``other`` is no more than its paired standard error."""
+    if best is other:
+        return True
+    difference = best.per_row[metric] - other.per_row[metric]
+    standard_error = (
+        difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else 0.0
+    )
+    return bool(difference.mean() <= standard_error)
 
 
 def _latest_items(times: sp.csr_matrix) -> np.ndarray:

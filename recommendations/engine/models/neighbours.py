@@ -6,6 +6,8 @@ artifact itself: the web process scores with the same numbers the evaluation mea
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Callable
 from typing import Any, ClassVar, Self
 
@@ -111,8 +113,42 @@ def table_artifact(model: str, table: sp.csr_matrix, params: dict[str, Any]) -> 
 
 
 def cooccurrence(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    """``XᵀX`` as sparse CSR: cost grows with Σ (items per row)², not items²."""
+    """``XᵀX`` as sparse CSR (read-only): cost grows with Σ (items per row)², not items².
+
+    One selection fits several models on the same matrix (EASE and item-kNN on the validation
+    part, then the winners on all of it), so the last few products are remembered by the
+    matrix's content: each is computed once per run. Indices are left unsorted; every consumer
+    slices rows, densifies or reads the diagonal, none of which needs them sorted.
+    """
     matrix = check_matrix(matrix)
+    key = _fingerprint(matrix)
+    with _gram_lock:
+        cached = _grams.get(key)
+    if cached is not None:
+        return cached
     product = (matrix.T.tocsr() @ matrix).tocsr()
-    product.sort_indices()
+    for part in (product.data, product.indices, product.indptr):
+        part.flags.writeable = False
+    with _gram_lock:
+        _grams[key] = product
+        while len(_grams) > _GRAMS_KEPT:
+            _grams.pop(next(iter(_grams)))
     return product
+
+
+_GRAMS_KEPT = 2
+_grams: dict[tuple[Any, ...], sp.csr_matrix] = {}
+_gram_lock = threading.Lock()
+
+
+def forget_cooccurrences() -> None:
+    """Drop the remembered products (the end of a training run: a worker should not hold them)."""
+    with _gram_lock:
+        _grams.clear()
+
+
+def _fingerprint(matrix: sp.csr_matrix) -> tuple[Any, ...]:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (matrix.indptr, matrix.indices, matrix.data):
+        digest.update(np.ascontiguousarray(part).view(np.uint8))
+    return (matrix.shape, matrix.data.dtype.str, digest.hexdigest())
