@@ -18,17 +18,24 @@ class RecommendationsConfig(AppConfig):
         self._watch_products()
 
     def _watch_products(self) -> None:
-        """Product saves and deletes invalidate the serving processes' catalogue copies."""
+        """Product saves and deletes invalidate the serving processes' catalogue copies; a saved
+        product gets content neighbours until a model has some for it."""
         from django.core.exceptions import ImproperlyConfigured
         from django.db.models.signals import post_delete, post_save
 
         from .catalog import get_catalog, items_changed
+        from .receivers import queue_content_neighbours
 
         try:
             model = get_catalog().model
         except (ImproperlyConfigured, LookupError, ImportError):
             return  # reported by the system checks
         post_save.connect(items_changed, sender=model, dispatch_uid="recommendations.product_saved")
+        post_save.connect(
+            queue_content_neighbours,
+            sender=model,
+            dispatch_uid="recommendations.product_content_neighbours",
+        )
         post_delete.connect(
             items_changed, sender=model, dispatch_uid="recommendations.product_deleted"
         )

@@ -10,9 +10,10 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from .catalog import get_catalog
 from .models import Event, EventKind, VisitorLink
 from .signals import cart_item_added, cart_item_removed, model_promoted, order_placed
-from .tasks import precompute_lists
+from .tasks import precompute_lists, refresh_content_neighbours
 from .tracking.api import build_record, track
 from .tracking.identity import identity_for
 from .tracking.records import EventRecord
@@ -101,3 +102,38 @@ def new_visitor_at_logout(sender: Any, request: HttpRequest | None, **kwargs: An
 def precompute_after_promotion(sender: Any, version: Any, **kwargs: Any) -> None:
     """Write the promoted version's lists to the store (a Celery task; eager in embedded mode)."""
     precompute_lists.delay(version.pk)
+
+
+class _ContentBatch:
+    """The products saved in one transaction, sent to one content-neighbours task on commit."""
+
+    def __init__(self, item_id: str) -> None:
+        self.ids = {item_id}
+        self.sent = False
+
+    def __call__(self) -> None:
+        self.sent = True
+        refresh_content_neighbours.delay(sorted(self.ids))
+
+
+def queue_content_neighbours(
+    sender: Any, instance: Any, raw: bool = False, using: str | None = None, **kwargs: Any
+) -> None:
+    """Give a saved product content neighbours in the similar slot, once the save commits.
+
+    Connected to the product model's ``post_save`` in ``AppConfig.ready()``; fixture loads
+    (``raw``) are skipped. The task reads the whole catalogue once however many ids it gets, so
+    the products saved in one transaction join the batch already waiting for its commit; a
+    rollback drops the batch with the transaction's other callbacks. ``robust``: a broker that is
+    down never fails the save.
+    """
+    if raw:
+        return
+    item_id = str(getattr(instance, get_catalog().key_field))
+    connection = transaction.get_connection(using)
+    if connection.in_atomic_block:
+        for entry in connection.run_on_commit:  # (savepoint ids, callback, robust)
+            if isinstance(entry[1], _ContentBatch) and not entry[1].sent:
+                entry[1].ids.add(item_id)
+                return
+    transaction.on_commit(_ContentBatch(item_id), using=using, robust=True)

@@ -75,3 +75,12 @@ def precompute_lists(version_id: int | None = None) -> dict[str, int]:
     if version is None or version.status != ModelVersion.Status.ACTIVE:
         return {}
     return refresh_model_lists([version.scenario])
+
+
+@shared_task(name="recommendations.refresh_content_neighbours", ignore_result=True)
+def refresh_content_neighbours(item_ids: list[str]) -> int:
+    """Content-based similar lists for saved products that no model has neighbours for yet
+    (queued after commit by the product model's ``post_save``; eager in embedded mode)."""
+    from .precompute import refresh_content_neighbours as refresh
+
+    return refresh(item_ids)

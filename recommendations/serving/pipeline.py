@@ -26,7 +26,7 @@ from . import catalog_cache, sources
 from .diversity import cap_categories
 from .models import active_models
 from .reasons import ITEM_REASONS, reason_text
-from .stores import RankedList
+from .stores import CONTENT_LABEL, RankedList
 from .types import Candidate, Reason, ReasonKind, Slot
 
 logger = logging.getLogger("recommendations.serving")
@@ -219,22 +219,32 @@ def _for_you(audience: Audience, pool: int) -> list[Candidate]:
 def _from_neighbours(
     about: list[str], relation: str, reason: ReasonKind, pool: int
 ) -> list[Candidate]:
-    """Neighbours of each item in ``about`` (most relevant first), weighted down by rank."""
+    """Neighbours of each item in ``about`` (most relevant first), weighted down by rank.
+
+    A list computed from catalogue content (an item no model has neighbours for yet) is labelled
+    ``CONTENT_LABEL``: its candidates come from source ``content``, and in the similar slot they
+    say they are similar in name, description or category rather than "similar" as shoppers
+    behave.
+    """
     lists = sources.neighbours(about, relation)
-    best: dict[str, tuple[float, str]] = {}
+    best: dict[str, tuple[float, str, bool]] = {}
     for rank, source_item in enumerate(about):
-        neighbours = lists.get(source_item)
+        neighbours, label = lists.get(source_item, ([], ""))
         if not neighbours:
             continue
+        content = label == CONTENT_LABEL
         scale = 1.0 / ((max(score for _, score in neighbours) or 1.0) * (1.0 + 0.5 * rank))
         for item_id, score in neighbours:
             weighted = score * scale
-            if weighted > best.get(item_id, (-1.0, ""))[0]:
-                best[item_id] = (weighted, source_item)
+            if weighted > best.get(item_id, (-1.0, "", False))[0]:
+                best[item_id] = (weighted, source_item, content)
     top = sorted(best.items(), key=lambda pair: -pair[1][0])[:pool]
+    content_reason = ReasonKind.SIMILAR_CONTENT if reason is ReasonKind.SIMILAR else reason
     return [
-        Candidate(item_id, score, Reason(reason, about_item), relation)
-        for item_id, (score, about_item) in top
+        Candidate(item_id, score, Reason(content_reason, about_item), "content")
+        if content
+        else Candidate(item_id, score, Reason(reason, about_item), relation)
+        for item_id, (score, about_item, content) in top
     ]
 
 

@@ -11,7 +11,12 @@ from recommendations.catalog import ItemInfo
 from .types import Reason, ReasonKind
 
 #: Reasons whose ``about`` is an item id (its title is shown).
-ITEM_REASONS = {ReasonKind.BECAUSE_VIEWED, ReasonKind.BOUGHT_TOGETHER, ReasonKind.SIMILAR}
+ITEM_REASONS = {
+    ReasonKind.BECAUSE_VIEWED,
+    ReasonKind.BOUGHT_TOGETHER,
+    ReasonKind.SIMILAR,
+    ReasonKind.SIMILAR_CONTENT,
+}
 
 
 def reason_text(reason: Reason, items: Mapping[str, ItemInfo]) -> str:
@@ -29,6 +34,12 @@ def reason_text(reason: Reason, items: Mapping[str, ItemInfo]) -> str:
                 _("Bought together with %(title)s") % {"title": title}
                 if title
                 else _("Bought together")
+            )
+        if reason.kind is ReasonKind.SIMILAR_CONTENT:
+            return (
+                _("Similar in name, description or category to %(title)s") % {"title": title}
+                if title
+                else _("Similar in name, description or category")
             )
         return _("Similar to %(title)s") % {"title": title} if title else _("Similar")
     if reason.kind is ReasonKind.TRENDING:

@@ -122,15 +122,17 @@ def popular(limit: int, category: str | None = None) -> RankedList:
     return computed_popularity(category=category, decay=False)[:limit]
 
 
-def neighbours(item_ids: list[str], relation: str) -> dict[str, RankedList]:
-    """Precomputed neighbour lists (``similar``, ``also-viewed``, ``bought-together``) by item."""
+def neighbours(item_ids: list[str], relation: str) -> dict[str, tuple[RankedList, str]]:
+    """Precomputed neighbour lists (``similar``, ``also-viewed``, ``bought-together``) by item,
+    each with the label of what wrote it (a model version, or ``CONTENT_LABEL``), so that the
+    reason can say what the list is based on."""
     keys = {f"item:{item_id}:{relation}": item_id for item_id in item_ids}
     try:
-        found = get_store().get_many(list(keys))
+        found = get_store().get_many_labelled(list(keys))
     except StoreUnavailable as exc:
         logger.warning("Precomputed lists unavailable (%s)", exc)
         return {}
-    return {keys[key]: items for key, items in found.items()}
+    return {keys[key]: labelled for key, labelled in found.items()}
 
 
 def user_list(user_id: int | None) -> RankedList:

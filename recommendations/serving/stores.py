@@ -6,6 +6,9 @@ costs one round trip and one ``json.loads``. Keys name what the list is for:
 * ``user:<user_id>`` — for-you, from the active model;
 * ``item:<item_id>:similar`` / ``:also-viewed`` / ``:bought-together``;
 * ``trending`` and ``trending:category:<name>``; ``popular`` and ``popular:category:<name>``.
+
+Each list carries the label of what wrote it (a model version such as ``itemknn-12``, ``views-3``
+for also-viewed, or :data:`CONTENT_LABEL`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Protocol
 
 import redis
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from recommendations import redis_client
 from recommendations.conf import app_settings
@@ -26,6 +30,11 @@ logger = logging.getLogger("recommendations.serving")
 
 RankedList = list[tuple[str, float]]
 
+#: Label of ``item:<id>:similar`` lists computed from catalogue text and category alone, for items
+#: that have no list from a trained model yet. Serving gives them their own reason; a model's list
+#: replaces them and they never replace a model's list (:meth:`ListStore.fill_many`).
+CONTENT_LABEL = "content"
+
 
 class StoreUnavailable(Exception):
     """The store could not be read; the pipeline falls back to popularity from the database."""
@@ -34,13 +43,32 @@ class StoreUnavailable(Exception):
 class ListStore(Protocol):
     def get_many(self, keys: list[str]) -> dict[str, RankedList]: ...
 
+    def get_many_labelled(self, keys: list[str]) -> dict[str, tuple[RankedList, str]]: ...
+
     def put_many(self, lists: Mapping[str, RankedList], *, model_version: str = "") -> None: ...
+
+    def fill_many(self, lists: Mapping[str, RankedList], *, model_version: str) -> int: ...
 
     def delete_prefix(self, prefix: str) -> None: ...
 
     def keys(self, prefix: str) -> list[str]: ...
 
     def model_version(self, key: str) -> str | None: ...
+
+
+#: KEYS: the label hash, then the list keys; ARGV: the label, then (field, value) per list key.
+_FILL_SCRIPT = """
+local written = 0
+for i = 2, #KEYS do
+  local field, value = ARGV[2 * i - 2], ARGV[2 * i - 1]
+  if redis.call('EXISTS', KEYS[i]) == 0 or redis.call('HGET', KEYS[1], field) == ARGV[1] then
+    redis.call('SET', KEYS[i], value)
+    redis.call('HSET', KEYS[1], field, ARGV[1])
+    written = written + 1
+  end
+end
+return written
+"""
 
 
 def _encode(items: RankedList) -> str:
@@ -77,6 +105,42 @@ class RedisListStore:
             for key, value in zip(keys, values, strict=True)
             if value is not None
         }
+
+    def get_many_labelled(self, keys: list[str]) -> dict[str, tuple[RankedList, str]]:
+        """Lists with the label of what wrote them, in one round trip."""
+        if not keys:
+            return {}
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.mget([self._key(k) for k in keys])
+            pipe.hmget(app_settings.key("list-versions"), keys)
+            values, labels = pipe.execute()
+        except redis.RedisError as exc:
+            redis_client.mark_down()
+            raise StoreUnavailable(str(exc)) from exc
+        return {
+            key: (_decode(value), label.decode() if label is not None else "")
+            for key, value, label in zip(keys, values, labels, strict=True)
+            if value is not None
+        }
+
+    def fill_many(self, lists: Mapping[str, RankedList], *, model_version: str) -> int:
+        """Write each list unless its key holds one labelled otherwise; returns lists written.
+
+        Checked and written by one Lua script, so a list a training run writes meanwhile is
+        never overwritten.
+        """
+        versions = app_settings.key("list-versions")
+        pending = list(lists.items())
+        written = 0
+        for start in range(0, len(pending), 500):  # bounded scripts: Redis runs them blocking
+            chunk = pending[start : start + 500]
+            keys = [versions, *(self._key(key) for key, _ in chunk)]
+            args = [model_version]
+            for key, items in chunk:
+                args += [key, _encode(items)]
+            written += int(self.client.eval(_FILL_SCRIPT, len(keys), *keys, *args))
+        return written
 
     def put_many(self, lists: Mapping[str, RankedList], *, model_version: str = "") -> None:
         pipe = self.client.pipeline(transaction=False)
@@ -115,6 +179,55 @@ class DatabaseListStore:
             return {key: [(str(i), float(s)) for i, s in items] for key, items in rows}
         except DatabaseError as exc:
             raise StoreUnavailable(str(exc)) from exc
+
+    def get_many_labelled(self, keys: list[str]) -> dict[str, tuple[RankedList, str]]:
+        if not keys:
+            return {}
+        try:
+            rows = PrecomputedList.objects.filter(key__in=keys).values_list(
+                "key", "items", "model_version"
+            )
+            return {
+                key: ([(str(i), float(s)) for i, s in items], label) for key, items, label in rows
+            }
+        except DatabaseError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def fill_many(self, lists: Mapping[str, RankedList], *, model_version: str) -> int:
+        """Write each list unless its key holds one labelled otherwise; returns lists written.
+
+        New keys are inserted ignoring conflicts and existing ones updated only while they still
+        carry ``model_version``, so a list a training run writes meanwhile is never overwritten.
+        """
+        if not lists:
+            return 0
+        with transaction.atomic():
+            existing = dict(
+                PrecomputedList.objects.filter(key__in=list(lists)).values_list(
+                    "key", "model_version"
+                )
+            )
+            PrecomputedList.objects.bulk_create(
+                [
+                    PrecomputedList(
+                        key=key,
+                        items=[[i, float(s)] for i, s in items],
+                        model_version=model_version,
+                    )
+                    for key, items in lists.items()
+                    if key not in existing
+                ],
+                batch_size=1000,
+                ignore_conflicts=True,
+            )
+            written = len(lists) - len(existing)
+            now = timezone.now()
+            for key, label in existing.items():
+                if label == model_version:
+                    written += PrecomputedList.objects.filter(
+                        key=key, model_version=model_version
+                    ).update(items=[[i, float(s)] for i, s in lists[key]], updated=now)
+        return written
 
     def put_many(self, lists: Mapping[str, RankedList], *, model_version: str = "") -> None:
         rows = [

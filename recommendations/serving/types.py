@@ -22,6 +22,7 @@ class ReasonKind(StrEnum):
     BECAUSE_VIEWED = "because-viewed"  # about: the item viewed
     BOUGHT_TOGETHER = "bought-together"  # about: the item it is bought with
     SIMILAR = "similar"  # about: the item it resembles
+    SIMILAR_CONTENT = "similar-content"  # about: the item whose name/description/category it shares
     TRENDING = "trending"  # about: the category, or "" for the whole store
     PERSONALISED = "personalised"  # from the user's model scores
     POPULAR = "popular"  # backfill
