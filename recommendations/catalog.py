@@ -2,24 +2,27 @@
 
 The app sees products as opaque text keys (``item_id``). A catalogue adapter, named by the
 ``CATALOG_ADAPTER`` setting, answers the few questions the app has about them. The default
-:class:`ModelCatalog` works for a plain product model named by ``PRODUCT_MODEL``; a store with
-richer rules (stock, visibility, brands) subclasses it.
+:class:`ModelCatalog` works for a plain product model named by ``PRODUCT_MODEL``, reading title,
+category, brand, price, stock, visibility and URL from the fields ``PRODUCT_FIELDS`` names (or
+from fields with the usual names); a store with rules no field expresses subclasses it.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal
-from functools import cache
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache, cached_property
 from typing import Any
 
 import redis
 from django.apps import apps
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import models, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 
 from . import redis_client
@@ -43,6 +46,253 @@ class ItemInfo:
     url: str = ""
 
 
+#: The attributes ``PRODUCT_FIELDS`` may map, each with the lookups tried when it is left out, so
+#: that a product model with the usual field names needs no mapping at all. An unsuitable default
+#: (no such field, a relation without a name, a stock that is text) is skipped, never an error.
+PRODUCT_FIELD_DEFAULTS: dict[str, tuple[str, ...]] = {
+    "title": ("title", "name", "__str__"),
+    "description": ("description",),
+    "category": ("category__name", "category__title", "category"),
+    "brand": ("brand__name", "brand__title", "brand"),
+    "price": ("price",),
+    "stock": ("stock", "in_stock"),
+    "active": ("active", "is_active"),
+    "url": ("get_absolute_url",),
+}
+
+#: Attributes that must be model fields, because :meth:`ModelCatalog.fallback_ids` filters on them
+#: in the database.
+_DATABASE_ONLY = frozenset({"stock", "active"})
+_NUMBER_FIELDS = (models.IntegerField, models.DecimalField, models.FloatField)
+
+
+class FieldMappingError(ValueError):
+    """A ``PRODUCT_FIELDS`` entry the product model cannot answer.
+
+    ``kind`` says which system check reports it: ``"shape"`` (the setting itself), ``"lookup"``
+    (no such field) or ``"type"`` (a stock or active field of the wrong type).
+    """
+
+    def __init__(self, message: str, *, kind: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFields:
+    """Where each ItemInfo attribute is read from, resolved once against the product model.
+
+    Plain lookups can be read with ``values_list()`` (one flat query, no model instances); a
+    method or property needs instances, so :meth:`ModelCatalog.describe` only builds them then.
+    """
+
+    lookups: Mapping[str, str] = field(default_factory=dict)
+    methods: Mapping[str, str] = field(default_factory=dict)
+    stock_is_bool: bool = False
+    stock_nullable: bool = False
+
+    @property
+    def relations(self) -> list[str]:
+        """``select_related()`` paths the lookups pass through."""
+        return sorted(
+            {lookup.rsplit("__", 1)[0] for lookup in self.lookups.values() if "__" in lookup}
+        )
+
+    def sellable(self) -> Q:
+        """Products that mapped stock and active fields allow to be recommended.
+
+        A null stock means the store does not count it (in stock); a null active flag is not active.
+        """
+        condition = Q()
+        if active := self.lookups.get("active"):
+            condition &= Q(**{active: True})
+        if stock := self.lookups.get("stock"):
+            in_stock = Q(**{stock: True}) if self.stock_is_bool else Q(**{f"{stock}__gt": 0})
+            if self.stock_nullable:
+                in_stock |= Q(**{f"{stock}__isnull": True})
+            condition &= in_stock
+        return condition
+
+    def read(self, obj: Any) -> dict[str, Any]:
+        """The mapped attributes' raw values on a model instance."""
+        values: dict[str, Any] = {}
+        for attr, lookup in self.lookups.items():
+            value = obj
+            for part in lookup.split("__"):
+                value = getattr(value, part, None)
+                if value is None:
+                    break
+            values[attr] = value
+        for attr, name in self.methods.items():
+            value = getattr(obj, name)
+            values[attr] = value() if callable(value) else value
+        return values
+
+    def info(self, item_id: str, values: Mapping[str, Any]) -> ItemInfo:
+        """ItemInfo from raw values by attribute; an attribute not in ``values`` keeps its default."""
+        stock = values.get("stock")
+        if "stock" not in values or stock is None:
+            in_stock = True
+        else:
+            in_stock = bool(stock) if self.stock_is_bool else stock > 0
+        return ItemInfo(
+            item_id=item_id,
+            title=_text(values.get("title")) or item_id,
+            description=_text(values.get("description")),
+            category=_text(values.get("category")),
+            brand=_text(values.get("brand")),
+            price=_decimal(values.get("price")),
+            in_stock=in_stock,
+            active=bool(values["active"]) if "active" in values else True,
+            url=_text(values.get("url")),
+        )
+
+
+def resolve_product_fields(
+    model: type[models.Model], mapping: Any
+) -> tuple[ProductFields, list[FieldMappingError]]:
+    """``PRODUCT_FIELDS`` resolved against ``model``, with every problem of its explicit entries.
+
+    Explicit entries win over :data:`PRODUCT_FIELD_DEFAULTS`; ``None`` maps an attribute to
+    nothing. The system checks report the problems; the adapter refuses to run with any.
+    """
+    errors = product_fields_shape_errors(mapping)
+    if errors:
+        return ProductFields(), errors
+    lookups: dict[str, str] = {}
+    methods: dict[str, str] = {}
+    stock_is_bool = stock_nullable = False
+    for attr, defaults in PRODUCT_FIELD_DEFAULTS.items():
+        explicit = attr in mapping
+        for lookup in (mapping[attr],) if explicit else defaults:
+            if lookup is None:
+                break
+            lookup = lookup.replace(".", "__")
+            try:
+                source, nullable = _resolve(model, attr, lookup)
+            except FieldMappingError as exc:
+                if explicit:
+                    errors.append(exc)
+                continue
+            if source is None:
+                methods[attr] = lookup
+            else:
+                lookups[attr] = lookup
+                if attr == "stock":
+                    stock_is_bool = isinstance(source, models.BooleanField)
+                    stock_nullable = nullable
+            break
+    return ProductFields(lookups, methods, stock_is_bool, stock_nullable), errors
+
+
+def product_fields_shape_errors(mapping: Any) -> list[FieldMappingError]:
+    """Problems of the setting's own shape: a dict of known attribute names to text or None."""
+    hint = f"Map some of {', '.join(PRODUCT_FIELD_DEFAULTS)} to field names, e.g. {{'category': 'category__name'}}."
+    if not isinstance(mapping, dict):
+        return [
+            FieldMappingError(
+                f"RECOMMENDATIONS['PRODUCT_FIELDS'] must be a dict, not {type(mapping).__name__}.",
+                kind="shape",
+                hint=hint,
+            )
+        ]
+    errors = []
+    for attr, lookup in mapping.items():
+        if attr not in PRODUCT_FIELD_DEFAULTS:
+            errors.append(
+                FieldMappingError(
+                    f"RECOMMENDATIONS['PRODUCT_FIELDS'] has an unknown key {attr!r}.",
+                    kind="shape",
+                    hint=hint,
+                )
+            )
+        elif lookup is not None and not (isinstance(lookup, str) and lookup):
+            errors.append(
+                FieldMappingError(
+                    f"RECOMMENDATIONS['PRODUCT_FIELDS'][{attr!r}] must be a field name or None, "
+                    f"not {lookup!r}.",
+                    kind="shape",
+                    hint=hint,
+                )
+            )
+    return errors
+
+
+def _resolve(model: type[models.Model], attr: str, lookup: str) -> tuple[models.Field | None, bool]:
+    """The field ``lookup`` ends on and whether it can be null on the way (``None`` for a method)."""
+    where = f"RECOMMENDATIONS['PRODUCT_FIELDS'][{attr!r}] = {lookup!r}"
+    parts = lookup.split("__")
+    current, nullable = model, False
+    target: Any = None
+    for index, part in enumerate(parts):
+        try:
+            target = current._meta.get_field(part)
+        except FieldDoesNotExist:
+            if len(parts) == 1 and attr not in _DATABASE_ONLY and _is_method(model, part):
+                return None, False
+            hint = (
+                f"{attr} must be a field of the model (it is filtered in the database)."
+                if attr in _DATABASE_ONLY and _is_method(model, part)
+                else "Name a field; follow a relation with '__' (e.g. 'category__name')."
+            )
+            raise FieldMappingError(
+                f"{where}: {current._meta.label} has no field {part!r}.", kind="lookup", hint=hint
+            ) from None
+        if index < len(parts) - 1:
+            if not (target.concrete and (target.many_to_one or target.one_to_one)):
+                raise FieldMappingError(
+                    f"{where}: {current._meta.label}.{part} is not a foreign key or one-to-one field.",
+                    kind="lookup",
+                    hint="Only single-valued relations can be followed: a product has one value.",
+                )
+            nullable = nullable or target.null
+            current = target.related_model
+    if target.is_relation or not target.concrete:
+        raise FieldMappingError(
+            f"{where}: {current._meta.label}.{parts[-1]} is a relation, not a value.",
+            kind="lookup",
+            hint=f"Name a field of the related model, e.g. '{lookup}__name'.",
+        )
+    if attr == "stock" and not isinstance(target, (*_NUMBER_FIELDS, models.BooleanField)):
+        raise FieldMappingError(
+            f"{where}: {type(target).__name__} cannot say whether a product is in stock.",
+            kind="type",
+            hint="Map stock to a number field (in stock when > 0) or a BooleanField.",
+        )
+    if attr == "active" and not isinstance(target, models.BooleanField):
+        raise FieldMappingError(
+            f"{where}: {type(target).__name__} cannot say whether a product is shown.",
+            kind="type",
+            hint="Map active to a BooleanField.",
+        )
+    return target, nullable or target.null
+
+
+def _is_method(model: type[models.Model], name: str) -> bool:
+    """Whether ``name`` is a method or property of the model (``get_absolute_url``, ``__str__``)."""
+    if name.startswith("_") and name != "__str__":
+        return False
+    try:
+        member = inspect.getattr_static(model, name)
+    except AttributeError:
+        return False
+    return isinstance(member, property | cached_property) or inspect.isfunction(member)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
 class ModelCatalog:
     """Adapter over one Django model whose ``key_field`` is the item id."""
 
@@ -52,6 +302,7 @@ class ModelCatalog:
     def __init__(self) -> None:
         self._known: dict[str, float] = {}
         self._known_version: bytes | None = None
+        self._fields: tuple[type[models.Model], Any, ProductFields] | None = None
 
     @property
     def model(self) -> type[models.Model]:
@@ -69,6 +320,19 @@ class ModelCatalog:
 
     def get_queryset(self) -> models.QuerySet:
         return self.model._default_manager.all()
+
+    @property
+    def product_fields(self) -> ProductFields:
+        """``PRODUCT_FIELDS`` resolved against :attr:`model`; resolved again when either changes."""
+        model, mapping = self.model, app_settings.PRODUCT_FIELDS
+        cached = getattr(self, "_fields", None)  # a subclass __init__ may not call ours
+        if cached is not None and cached[0] is model and cached[1] == mapping:
+            return cached[2]
+        resolved, errors = resolve_product_fields(model, mapping)
+        if errors:
+            raise ImproperlyConfigured(f"{errors[0]} {errors[0].hint}".strip())
+        self._fields = (model, dict(mapping), resolved)
+        return resolved
 
     def existing_ids(self, item_ids: Iterable[str]) -> set[str]:
         """The subset of ``item_ids`` that name a product; recent answers are cached in-process.
@@ -109,36 +373,103 @@ class ModelCatalog:
         return True
 
     def describe(self, item_ids: Iterable[str]) -> dict[str, ItemInfo]:
-        """ItemInfo for each existing id, keyed by id."""
-        lookup = {f"{self.key_field}__in": list(item_ids)}
-        return {
-            info.item_id: info
-            for info in (self.to_info(obj) for obj in self.get_queryset().filter(**lookup))
-        }
+        """ItemInfo for each existing id, keyed by id, without descriptions (no list shows them).
+
+        Every recommendation request may call this: it is one query, of plain values unless a
+        mapped attribute is a method (``get_absolute_url``) or :meth:`to_info` is overridden, and
+        then of instances with the mapped relations joined in.
+        """
+        keys = [item_id for item_id in set(item_ids) if self._is_valid_key(item_id)]
+        if not keys:
+            return {}
+        products = self.get_queryset().filter(**{f"{self.key_field}__in": keys})
+        if type(self).to_info is not ModelCatalog.to_info:
+            return {info.item_id: info for info in map(self.to_info, products)}
+        fields = self.product_fields
+        if fields.methods:
+            return {info.item_id: info for info in map(self.to_info, self._joined(products))}
+        lookups = {attr: lookup for attr, lookup in fields.lookups.items() if attr != "description"}
+        columns = list(dict.fromkeys(lookups.values()))
+        infos = {}
+        for key, *row in products.values_list(self.key_field, *columns):
+            values = dict(zip(columns, row, strict=True))
+            infos[str(key)] = fields.info(
+                str(key), {attr: values[lookup] for attr, lookup in lookups.items()}
+            )
+        return infos
 
     def fallback_ids(self, limit: int, category: str | None = None) -> list[str]:
-        """Items to fill a list when behaviour data is too thin (a new store); override to choose."""
-        keys = self.get_queryset().values_list(self.key_field, flat=True)[:limit]
-        return [str(key) for key in keys]
+        """Sellable items to fill a list when behaviour data is too thin (a new store).
+
+        Newest first unless the model is ordered, from ``category`` first when the category is a
+        mapped field; override to choose differently.
+        """
+        fields = self.product_fields
+        products = self.get_queryset().filter(fields.sellable())
+        if not products.ordered:
+            products = products.order_by("-pk")
+        keys: list[str] = []
+        if category and (category_lookup := fields.lookups.get("category")):
+            in_category = products.filter(**{category_lookup: category})
+            keys = [str(key) for key in in_category.values_list(self.key_field, flat=True)[:limit]]
+        if len(keys) < limit:
+            seen = set(keys)
+            more = products.values_list(self.key_field, flat=True)[: limit + len(keys)]
+            keys += [str(key) for key in more if str(key) not in seen]
+        return keys[:limit]
 
     def cart_item_ids(self, request: HttpRequest) -> tuple[str, ...]:
         """Item ids in the request's cart; override so cart slots and filters know the cart."""
         return ()
 
+    # --- Policy (allauth-style hooks; override in a subclass) ------------------------------------
+
+    def is_bot(self, request: HttpRequest) -> bool:
+        """Whether the request is automated, so that its events are counted in the quarantine
+        instead of training models. Default: crawler user agents (``crawlerdetect``), headless
+        browser markers and per-visitor bursts beyond ``BOT_BURST_LIMIT``. Override to trust your
+        own API clients (``crawlerdetect`` calls ``okhttp`` or ``python-requests`` bots)."""
+        from .tracking.bots import detect
+
+        return detect(request) is not None
+
+    def tracking_allowed(self, request: HttpRequest) -> bool:
+        """Whether the request's visitor may be tracked at all. Default: Sec-GPC, DNT when
+        ``RESPECT_DNT``, and the consent cookie when ``CONSENT_REQUIRED``."""
+        from .tracking.consent import tracking_allowed
+
+        return tracking_allowed(request)
+
+    def excluded_users(self) -> set[str]:
+        """User keys whose behaviour must not train models (``"42"`` for user 42,
+        ``"v:<visitor id>"`` for a visitor). Default: visitors flagged for request bursts.
+        Asked at every training run, so removing a flag brings the user back."""
+        from .tracking.quarantine import flagged_user_keys
+
+        return flagged_user_keys()
+
+    def excluded_orders(self) -> set[str]:
+        """Order ids (as text, as purchase events carry them in ``context["order"]``) whose
+        purchases must not count: refunded or cancelled orders. Default: none."""
+        return set()
+
     def all_items(self) -> Iterable[ItemInfo]:
         """Every product, for training features. Iterates in chunks."""
-        for obj in self.get_queryset().iterator(chunk_size=2000):
+        products = self.get_queryset()
+        if type(self).to_info is ModelCatalog.to_info:
+            products = self._joined(products)
+        for obj in products.iterator(chunk_size=2000):
             yield self.to_info(obj)
 
     def to_info(self, obj: Any) -> ItemInfo:
-        """Override to map a richer product model."""
-        return ItemInfo(
-            item_id=str(getattr(obj, self.key_field)),
-            title=str(getattr(obj, "title", None) or getattr(obj, "name", None) or obj),
-            description=str(getattr(obj, "description", "") or ""),
-            price=getattr(obj, "price", None),
-            url=obj.get_absolute_url() if hasattr(obj, "get_absolute_url") else "",
-        )
+        """ItemInfo of one instance through ``PRODUCT_FIELDS``; override for what it cannot map."""
+        fields = self.product_fields
+        return fields.info(str(getattr(obj, self.key_field)), fields.read(obj))
+
+    def _joined(self, products: models.QuerySet) -> models.QuerySet:
+        """``products`` with the relations mapped lookups follow, so reading them adds no query."""
+        relations = self.product_fields.relations
+        return products.select_related(*relations) if relations else products
 
 
 def current_version() -> bytes | None:

@@ -5,6 +5,11 @@ Errors
     recommendations.E002  TrackingMiddleware is missing or placed before AuthenticationMiddleware.
     recommendations.E003  CATALOG_ADAPTER cannot be imported.
     recommendations.E004  TRACKED_VIEWS is not a mapping of URL name to URL kwarg name.
+    recommendations.E005  PRODUCT_FIELDS is not a dict of known ItemInfo attributes to field names.
+    recommendations.E006  A PRODUCT_FIELDS lookup names no field of the product model.
+    recommendations.E007  PRODUCT_FIELDS maps stock or active to a field of an unsuitable type.
+    recommendations.E008  PRODUCT_MODEL does not name an installed model.
+    recommendations.E020  A bot quarantine setting (BOT_*) has an invalid value.
 Warnings
     recommendations.W001  REDIS_URL is set but Redis does not answer (events fall back to the database).
     recommendations.W002  The default catalogue adapter is used without PRODUCT_MODEL.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -126,6 +132,90 @@ def check_tracked_views(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             hint='For example {"shop:product_detail": "pk"}.',
             id="recommendations.E004",
         )
+    ]
+
+
+_PRODUCT_FIELDS_IDS = {
+    "shape": "recommendations.E005",
+    "lookup": "recommendations.E006",
+    "type": "recommendations.E007",
+}
+
+
+@checks.register()
+def check_product_fields(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A wrong mapping would otherwise surface only on the first recommendation request, or worse,
+    as sold-out products recommended because the stock field was never read."""
+    from .catalog import (
+        ModelCatalog,
+        get_catalog,
+        product_fields_shape_errors,
+        resolve_product_fields,
+    )
+    from .conf import app_settings
+
+    try:
+        mapping = app_settings.PRODUCT_FIELDS
+        adapter = app_settings.CATALOG_ADAPTER
+    except (ImportError, ImproperlyConfigured):
+        return []  # reported by E001 / E003
+    label = app_settings.PRODUCT_MODEL
+    if label:
+        try:
+            apps.get_model(label)
+        except (LookupError, ValueError) as exc:
+            return [
+                checks.Error(
+                    f"RECOMMENDATIONS['PRODUCT_MODEL'] = {label!r} is not an installed model ({exc}).",
+                    hint="Give it as 'app_label.ModelName', of an app in INSTALLED_APPS.",
+                    id="recommendations.E008",
+                )
+            ]
+    model = None
+    if isinstance(adapter, type) and issubclass(adapter, ModelCatalog):
+        try:
+            model = get_catalog().model
+        except ImproperlyConfigured:
+            model = None  # no PRODUCT_MODEL: W002
+    if model is None:
+        problems = product_fields_shape_errors(mapping)
+    else:
+        problems = resolve_product_fields(model, mapping)[1]
+    return [
+        checks.Error(str(problem), hint=problem.hint, id=_PRODUCT_FIELDS_IDS[problem.kind])
+        for problem in problems
+    ]
+
+
+@checks.register()
+def check_bot_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A wrong burst setting would quarantine everyone (or no one) without a word."""
+    from .conf import app_settings
+
+    try:
+        names = ("BOT_DETECTION", "BOT_BURST_LIMIT", "BOT_BURST_WINDOW", "BOT_BURST_COOLDOWN")
+        values = {name: getattr(app_settings, name) for name in names}
+    except ImproperlyConfigured:
+        return []  # reported as E001
+    problems = []
+    if not isinstance(values["BOT_DETECTION"], bool):
+        problems.append("BOT_DETECTION must be True or False")
+    limit = values["BOT_BURST_LIMIT"]
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        problems.append("BOT_BURST_LIMIT must be a positive integer or None")
+    window = values["BOT_BURST_WINDOW"]
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        problems.append("BOT_BURST_WINDOW must be a whole number of seconds, at least 1")
+    cooldown = values["BOT_BURST_COOLDOWN"]
+    if isinstance(cooldown, bool) or not isinstance(cooldown, int | float) or cooldown < 0:
+        problems.append("BOT_BURST_COOLDOWN must be a number of seconds, 0 or more")
+    return [
+        checks.Error(
+            f"RECOMMENDATIONS['{problem.split()[0]}'] is invalid: {problem}.",
+            hint="See the Configuration table in README.md.",
+            id="recommendations.E020",
+        )
+        for problem in problems
     ]
 
 

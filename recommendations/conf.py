@@ -28,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     # With the default adapter: the product model ("app_label.Model") and its key field.
     "PRODUCT_MODEL": None,
     "PRODUCT_KEY_FIELD": "pk",
+    # With the default adapter: ItemInfo attribute -> the product model's field ("category__name"
+    # follows a relation; "url" may name a method such as "get_absolute_url"; None: not mapped).
+    # Attributes left out are found by common field names (see recommendations.catalog).
+    "PRODUCT_FIELDS": {},
     # URL name -> name of the URL kwarg that holds the item id, for automatic product-view capture.
     "TRACKED_VIEWS": {},
     # Identity.
@@ -39,6 +43,14 @@ DEFAULTS: dict[str, Any] = {
     "RESPECT_DNT": True,
     "CONSENT_REQUIRED": False,
     "CONSENT_COOKIE_NAME": "recommendations_consent",
+    # Bot quarantine (docs/architecture.md): events of crawlers, headless browsers and visitors
+    # sending more than BOT_BURST_LIMIT tracked requests within BOT_BURST_WINDOW seconds are
+    # counted in QuarantineCount instead of being stored. A bursting visitor stays quarantined
+    # for BOT_BURST_COOLDOWN seconds and is left out of training. BOT_BURST_LIMIT None: no limit.
+    "BOT_DETECTION": True,
+    "BOT_BURST_LIMIT": 20,
+    "BOT_BURST_WINDOW": 1,
+    "BOT_BURST_COOLDOWN": 60,
     # Beacon limits.
     "BEACON_MAX_EVENTS": 100,
     "BEACON_MAX_BYTES": 64 * 1024,
@@ -106,6 +118,11 @@ DEFAULTS: dict[str, Any] = {
     # A candidate is promoted when its validation NDCG@10 is at least the active version's times
     # (1 - PROMOTION_TOLERANCE), and at least popularity's on the same validation split.
     "PROMOTION_TOLERANCE": 0.02,
+    # How many recent configurations (the active version's first, then those of formerly active
+    # versions) are refitted on each candidate's validation split and compared with it: the
+    # candidate must be within the tolerance of the best of them, so that small drops in a row
+    # cannot ratchet quality down.
+    "PROMOTION_REFERENCES": 3,
     # Where model artifacts are stored: an alias of settings.STORAGES, or None for a
     # FileSystemStorage in ARTIFACT_DIR (None: BASE_DIR/var/models, else MEDIA_ROOT/models).
     "ARTIFACT_STORAGE": None,

@@ -3,7 +3,8 @@
 Place it after ``AuthenticationMiddleware`` (system check ``recommendations.E002``). It attaches
 ``request.recommendations`` (an :class:`~recommendations.tracking.identity.Identity`), records a view
 when a successful GET resolves to a URL name listed in ``TRACKED_VIEWS``, and sets the visitor
-cookie when one was created.
+cookie when one was created. Consent is the adapter's ``tracking_allowed``; views of bots (the
+adapter's ``is_bot``) are counted in the quarantine instead of stored.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from .conf import app_settings
 from .models import EventKind
 from .tracking.api import VIEW_TRACKED_ATTR, track
-from .tracking.consent import tracking_allowed
-from .tracking.identity import Identity
+from .tracking.identity import Identity, tracking_allowed
 
 
 class TrackingMiddleware:

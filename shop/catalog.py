@@ -11,7 +11,7 @@ from django.urls import reverse
 from recommendations.catalog import ItemInfo, ModelCatalog
 
 from .cart import SESSION_KEY
-from .models import Product
+from .models import Order, Product
 
 _SERVING_FIELDS = ("pk", "title", "category__name", "brand", "price", "stock", "active")
 
@@ -73,6 +73,14 @@ class ShopCatalog(ModelCatalog):
         if session is None:
             return ()
         return tuple(str(pk) for pk in (session.get(SESSION_KEY) or {}))
+
+    def excluded_orders(self) -> set[str]:
+        """Cancelled and refunded orders: the customer did not keep what they bought, so those
+        purchases say little about taste. Purchase events carry the order's pk as ``context["order"]``."""
+        return {
+            str(pk)
+            for pk in Order.objects.filter(status__in=Order.NOT_KEPT).values_list("pk", flat=True)
+        }
 
     def to_info(self, obj: Product) -> ItemInfo:
         return ItemInfo(

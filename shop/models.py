@@ -77,6 +77,10 @@ class Order(models.Model):
         PAID = "paid", "Paid"
         DECLINED = "declined", "Declined"
         CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", "Refunded"
+
+    #: Orders whose purchases must not teach recommendations (see ShopCatalog.excluded_orders).
+    NOT_KEPT = (Status.CANCELLED, Status.REFUNDED)
 
     number = models.CharField(max_length=32, unique=True)
     user = models.ForeignKey(

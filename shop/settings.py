@@ -148,6 +148,9 @@ RECOMMENDATIONS = {
     "REDIS_URL": REDIS_URL or None,
     "CATALOG_ADAPTER": "shop.catalog.ShopCatalog",
     "TRACKED_VIEWS": {"shop:product_detail": "pk"},
+    # Tracked requests one visitor may make per second before counting as a bot; an empty
+    # value switches the limit off (load tests that replay one visitor's cookie).
+    "BOT_BURST_LIMIT": int(os.environ.get("BOT_BURST_LIMIT", "20") or 0) or None,
 }
 
 LOGGING = {

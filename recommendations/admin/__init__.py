@@ -1,3 +1,3 @@
 """Django admin for the app: one module per area."""
 
-from . import events, merchandising, registry  # noqa: F401  (registers the ModelAdmins)
+from . import events, merchandising, quarantine, registry  # noqa: F401  (registers the ModelAdmins)

@@ -11,18 +11,20 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from recommendations.models import EventKind
 from recommendations.serving.audience import audience_for
 from recommendations.serving.pipeline import Recommendations, UnknownItem, recommend
 from recommendations.serving.types import Slot
 from recommendations.tracking.beacon import BeaconRejected, parse_batch, to_records
 from recommendations.tracking.identity import identity_for
+from recommendations.tracking.quarantine import quarantined
 from recommendations.tracking.sinks import Outcome, deliver
 
 from .parsers import RawJSONParser, RawTextParser
 from .serializers import RecommendationQuerySerializer, RecommendationsSerializer
+from .throttling import OptionalScopedRateThrottle
 
 preview_logger = logging.getLogger("recommendations.preview")
 
@@ -33,6 +35,8 @@ class EventBatchView(APIView):
     ``POST {"events": [{"event_id": uuid, "kind": "click", "item_id": "42", ...}, ...]}``
 
     * 202 ``{"accepted": n}``: every event is stored or safely queued (duplicates count once);
+    * 202 ``{"accepted": 0, "tracking": "declined" | "quarantined"}``: nothing stored, because
+      consent is missing or the client is a bot (its events are counted in the quarantine);
     * 400 ``{"detail": ..., "errors": [{"index": i, "field": f, "message": m}]}``: nothing stored;
     * 413: the body is larger than ``BEACON_MAX_BYTES``; 415: not JSON;
     * 503 with ``Retry-After``: the batch could not be stored durably; resend it unchanged.
@@ -41,7 +45,7 @@ class EventBatchView(APIView):
     """
 
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [OptionalScopedRateThrottle]
     throttle_scope = "recommendations_events"
     parser_classes = [RawJSONParser, RawTextParser]
 
@@ -62,6 +66,10 @@ class EventBatchView(APIView):
         if not identity.allowed:
             return Response(
                 {"accepted": 0, "tracking": "declined"}, status=status.HTTP_202_ACCEPTED
+            )
+        if quarantined(request._request, (EventKind.from_name(event.kind) for event in events)):
+            return Response(
+                {"accepted": 0, "tracking": "quarantined"}, status=status.HTTP_202_ACCEPTED
             )
         user = request.user
         records = to_records(
@@ -87,7 +95,7 @@ class RecommendationsView(APIView):
     """
 
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [OptionalScopedRateThrottle]
     throttle_scope = "recommendations"
 
     @extend_schema(

@@ -2,6 +2,7 @@
 
 from .events import Event, EventKind, VisitorLink
 from .merchandising import Rule
+from .quarantine import QuarantineCount, QuarantinedVisitor, QuarantineReason
 from .registry import ModelVersion, Scenario, TrainingRun
 from .serving import PrecomputedList
 
@@ -10,6 +11,9 @@ __all__ = [
     "EventKind",
     "ModelVersion",
     "PrecomputedList",
+    "QuarantineCount",
+    "QuarantineReason",
+    "QuarantinedVisitor",
     "Rule",
     "Scenario",
     "TrainingRun",

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import redis
 from django.core.cache import caches
+from django.db import DatabaseError, transaction
 from django.db.models import Case, Count, FloatField, Max, Sum, Value, When
 from django.db.models.functions import TruncHour
 
@@ -163,7 +164,13 @@ def computed_popularity(
     cached = cache.get(cache_key) if use_cache else None
     if cached is not None:
         return cached
-    ranked = _popularity_query(decay=decay, size=size if category is None else size * 4)
+    try:
+        # A savepoint, so that a failed query leaves the request's transaction usable.
+        with transaction.atomic():
+            ranked = _popularity_query(decay=decay, size=size if category is None else size * 4)
+    except DatabaseError as exc:
+        logger.warning("Popularity unavailable (%s); serving without it", exc)
+        return []
     if category is not None:
         infos = get_catalog().describe([item_id for item_id, _ in ranked])
         ranked = [(i, s) for i, s in ranked if i in infos and infos[i].category == category][:size]

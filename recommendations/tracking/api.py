@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from recommendations.models import EventKind
 
 from .identity import identity_for
+from .quarantine import quarantined
 from .records import EventRecord
 from .sinks import emit
 
@@ -35,9 +36,10 @@ def build_record(
     context: dict[str, Any] | None = None,
     user_id: int | None = None,
 ) -> EventRecord | None:
-    """An event attributed to the request's visitor and user, or None when tracking is declined."""
+    """An event attributed to the request's visitor and user, or None when tracking is declined
+    or the request is a bot's (its event is then counted in the quarantine)."""
     identity = identity_for(request)
-    if not identity.allowed:
+    if not identity.allowed or quarantined(request, (int(kind),)):
         return None
     return EventRecord(
         kind=int(kind),

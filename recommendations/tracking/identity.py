@@ -6,6 +6,7 @@ can name either, so a client cannot write events as someone else.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from functools import lru_cache
 
@@ -16,6 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from recommendations.conf import app_settings
 
 _SALT = "recommendations.visitor"
+
+logger = logging.getLogger("recommendations.tracking")
 
 
 class Identity:
@@ -100,8 +103,18 @@ def identity_for(request: HttpRequest) -> Identity:
     """The request's identity, created on first use when the middleware did not run."""
     identity = getattr(request, "recommendations", None)
     if identity is None:
-        from .consent import tracking_allowed
-
         identity = Identity(request, allowed=tracking_allowed(request))
         request.recommendations = identity
     return identity
+
+
+def tracking_allowed(request: HttpRequest) -> bool:
+    """The adapter's ``tracking_allowed``; an adapter that raises means no tracking (the privacy-
+    safe answer) rather than a failed page."""
+    from recommendations.catalog import get_catalog
+
+    try:
+        return bool(get_catalog().tracking_allowed(request))
+    except Exception:
+        logger.exception("The catalogue adapter's tracking_allowed() failed; not tracking")
+        return False

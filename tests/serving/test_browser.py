@@ -14,8 +14,13 @@ from recommendations.serving.stores import get_store
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module")
-def browser():
+DESKTOP_CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+def start_chromium(*extra: str):
     chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver_path):
         pytest.skip(
@@ -38,9 +43,26 @@ def browser():
         "--no-first-run",
         "--window-size=1280,4000",
         f"--user-data-dir={profile}",
+        *extra,
     ):
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    return webdriver.Chrome(service=Service(driver_path), options=options), profile
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium standing in for a person's browser: the storefront quarantines
+    headless browsers as bots, so this one introduces itself as a desktop Chrome."""
+    driver, profile = start_chromium(f"--user-agent={DESKTOP_CHROME}")
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def headless_browser():
+    """Headless Chromium as it introduces itself (``HeadlessChrome``), as a scraper would run it."""
+    driver, profile = start_chromium()
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
@@ -84,3 +106,25 @@ def test_impressions_and_clicks_from_a_slot_are_stored_with_its_token(
     view = wait_for_events(drain, EventKind.VIEW, 2)
     assert clicked in {e.item_id for e in view}  # the page it led to was tracked too
     assert len({e.visitor_id for e in Event.objects.all()}) == 1
+
+
+def test_a_headless_browser_is_counted_in_the_quarantine_and_stores_nothing(
+    browser, headless_browser, live_server, catalogue, drain
+):
+    from recommendations.models import QuarantineCount
+
+    browser.get("about:blank")  # the other test's page sends no more beacons
+    drain()
+    Event.objects.all().delete()
+    product = catalogue["Kitchen"][0]
+    headless_browser.get(f"{live_server.url}/products/{product.pk}/")
+    assert str(product.pk) in headless_browser.page_source
+
+    deadline = time.monotonic() + 10
+    while not QuarantineCount.objects.filter(kind=EventKind.VIEW).exists():
+        assert time.monotonic() < deadline, "the headless view was not counted"
+        time.sleep(0.2)
+    drain()
+    assert not Event.objects.exists()
+    counted = QuarantineCount.objects.get(kind=EventKind.VIEW)
+    assert (counted.reason, counted.count) == ("headless", 1)

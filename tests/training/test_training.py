@@ -225,3 +225,25 @@ def test_excluded_users_are_left_out(monkeypatch, django_capture_on_commit_callb
         train("full")
     users = latest_state()[1].user_map.tolist()
     assert str(FIRST_USER) not in users and str(FIRST_USER + 1) in users
+
+
+def test_an_order_refunded_after_training_is_forgotten_by_the_next_run(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from recommendations import training
+
+    make_events()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = train("full")
+    refunded = f"{FIRST_USER}-0"
+    assert refunded in latest_state()[1].order_keys.tolist()
+
+    monkeypatch.setattr(training, "excluded_orders", lambda: {refunded})
+    with django_capture_on_commit_callbacks(execute=True):
+        result = train("incremental")
+
+    assert result.kind == "full" and result.status == "finished"
+    assert f"1 order(s) in training #{first.run_id}'s history were excluded since" in result.message
+    state = latest_state()[1]
+    assert refunded not in state.order_keys.tolist()
+    assert len(state) > 0

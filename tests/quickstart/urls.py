@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("tests.quickstart.catalogue.urls")),
+    path("recommendations/", include("recommendations.urls")),
+]
