@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .conf import app_settings
-from .engine.artifacts import Artifact, Scorer, load_artifact, load_scorer
+from .engine.artifacts import Artifact, Scorer, load_artifact, load_scorer, write_npz
 from .models import ModelVersion, Scenario, TrainingRun
 from .models.registry import METRIC
 from .signals import model_promoted
@@ -365,8 +365,7 @@ class TrainingState:
 
     def save(self) -> ContentFile:
         buffer = io.BytesIO()
-        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
-        np.savez_compressed(buffer, **arrays)
+        write_npz(buffer, {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)})
         return ContentFile(buffer.getvalue())
 
     @classmethod

@@ -557,6 +557,13 @@ def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState):
         )
     config = MatrixConfig(max_weight=app_settings.TRAINING_MAX_WEIGHT, pair_time="first")
     references = {scenario: reference_versions(scenario) for scenario in GATED_SCENARIOS}
+    # Reading the catalogue is a tenth of an incremental run; it only serves content models.
+    # New products get content neighbours when saved (precompute.refresh_content_neighbours).
+    needs_content = not incremental or any(
+        version.model in CONTENT_FAMILIES
+        for versions in references.values()
+        for version in versions
+    )
     return engine_train(
         log,
         config=config,
@@ -564,7 +571,7 @@ def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState):
         item_map=item_map,
         exclude_users=excluded_users(),
         orders=orders,
-        catalogue=catalogue_texts() or None,
+        catalogue=(catalogue_texts() or None) if needs_content else None,
         candidates=incremental_candidates(references) if incremental else None,
         references={
             scenario: {str(version.pk): _candidate(version) for version in versions}
@@ -575,6 +582,9 @@ def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState):
         device=app_settings.TRAINING_DEVICE,
     )
 
+
+#: Model families that need catalogue texts.
+CONTENT_FAMILIES = frozenset({"content", "hybrid"})
 
 #: Scenarios whose candidates are validated and gated (trending has no validation).
 GATED_SCENARIOS = (

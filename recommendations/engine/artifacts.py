@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -54,7 +55,18 @@ def save_artifact(artifact: Artifact, target: str | Path | IO[bytes]) -> None:
     arrays = {f"a_{name}": np.asarray(value) for name, value in artifact.arrays.items()}
     if artifact.item_keys is not None:
         arrays["item_keys"] = np.asarray(artifact.item_keys, dtype=np.str_)
-    np.savez_compressed(target, **arrays, **{_META_KEY: np.asarray(json.dumps(meta))})
+    write_npz(target, {**arrays, _META_KEY: np.asarray(json.dumps(meta))})
+
+
+def write_npz(target: str | Path | IO[bytes], arrays: dict[str, np.ndarray]) -> None:
+    """What ``np.savez_compressed`` writes, at zlib's fastest level: about half the time for a
+    few per cent more bytes, on the training run's path (``np.load`` reads it the same way)."""
+    with zipfile.ZipFile(
+        target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True
+    ) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as handle:
+                np.lib.format.write_array(handle, np.asanyarray(value), allow_pickle=False)
 
 
 def load_artifact(source: str | Path | IO[bytes] | bytes) -> Artifact:
