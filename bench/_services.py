@@ -109,7 +109,7 @@ def precompute_similar(pks: list[int], length: int = 30, seed: int = 7) -> list[
     """A "similar" list of ``length`` random other products for every product; returns the ids."""
     import random
 
-    from recommendations.serving.stores import get_store
+    from recommendations.stores import get_store
 
     rng = random.Random(seed)
     ids = [str(pk) for pk in pks]

@@ -4,7 +4,7 @@ Command:  .venv/bin/python bench/precompute.py
 Data:     UCI Online Retail (../shared/data/online_retail/online_retail.csv.gz): every purchased
           (customer, item) pair, 4,335 customers x 3,659 items; EASE (the model the selector picks
           on this data) fitted once, untimed. Then synthetic ALS factors for 100,000 items.
-Setup:    the production code path, ``precompute._write_user_lists`` (numpy/scipy scoring in blocks
+Setup:    the production code path, ``precompute.model_lists.write_user_lists`` (numpy/scipy scoring in blocks
           of 1,024 users, seen items removed, top 100), writing to a private Redis database
           (services mode's store); the same scoring with a store that discards the lists is the
           baseline, so the table shows what scoring and what writing cost.
@@ -36,7 +36,7 @@ from _common import CITATION, RETAIL_PATH, load_reference, machine, print_header
 
 from recommendations import precompute  # noqa: E402
 from recommendations.engine.models import EASE  # noqa: E402
-from recommendations.serving.stores import RedisListStore  # noqa: E402
+from recommendations.stores import RedisListStore  # noqa: E402
 
 GOAL_S = 2.0
 LENGTH = 100
@@ -61,7 +61,7 @@ def customer_state(interactions) -> SimpleNamespace:
 
 def timed_write(store, artifact, state) -> tuple[float, int]:
     started = time.perf_counter()
-    written = precompute._write_user_lists(store, "bench", artifact, state, LENGTH, True)
+    written = precompute.model_lists.write_user_lists(store, "bench", artifact, state, LENGTH, True)
     return time.perf_counter() - started, written
 
 
@@ -72,10 +72,12 @@ def synthetic_scoring_s_per_user(
     item_factors = rng.standard_normal((n_items, factors)).astype(np.float32)
     keys = np.arange(n_items).astype(str)
     started = time.perf_counter()
-    for _ in range(0, users, precompute.USER_BLOCK):
-        vectors = rng.standard_normal((precompute.USER_BLOCK, factors)).astype(np.float32)
+    for _ in range(0, users, precompute.model_lists.USER_BLOCK):
+        vectors = rng.standard_normal((precompute.model_lists.USER_BLOCK, factors)).astype(
+            np.float32
+        )
         block = vectors @ item_factors.T
-        precompute._ranked_rows(keys, *precompute._top_rows(block, LENGTH))
+        precompute.model_lists.ranked_rows(keys, *precompute.model_lists.top_rows(block, LENGTH))
     return (time.perf_counter() - started) / users
 
 

@@ -27,6 +27,7 @@ from django.http import HttpRequest
 
 from . import redis_client
 from .conf import app_settings
+from .policies import automated_reason, consent_allows, flagged_user_keys
 
 logger = logging.getLogger("recommendations.catalog")
 
@@ -427,25 +428,20 @@ class ModelCatalog:
     def is_bot(self, request: HttpRequest) -> bool:
         """Whether the request is automated, so that its events are counted in the quarantine
         instead of training models. Default: crawler user agents (``crawlerdetect``), headless
-        browser markers and per-visitor bursts beyond ``BOT_BURST_LIMIT``. Override to trust your
-        own API clients (``crawlerdetect`` calls ``okhttp`` or ``python-requests`` bots)."""
-        from .tracking.bots import detect
-
-        return detect(request) is not None
+        browser markers (:func:`recommendations.policies.automated_reason`). Override to trust your
+        own API clients (``crawlerdetect`` calls ``okhttp`` or ``python-requests`` bots).
+        Bursts beyond ``BOT_BURST_LIMIT`` are counted by tracking whatever this answers."""
+        return automated_reason(request) is not None
 
     def tracking_allowed(self, request: HttpRequest) -> bool:
         """Whether the request's visitor may be tracked at all. Default: Sec-GPC, DNT when
         ``RESPECT_DNT``, and the consent cookie when ``CONSENT_REQUIRED``."""
-        from .tracking.consent import tracking_allowed
-
-        return tracking_allowed(request)
+        return consent_allows(request)
 
     def excluded_users(self) -> set[str]:
         """User keys whose behaviour must not train models (``"42"`` for user 42,
         ``"v:<visitor id>"`` for a visitor). Default: visitors flagged for request bursts.
         Asked at every training run, so removing a flag brings the user back."""
-        from .tracking.quarantine import flagged_user_keys
-
         return flagged_user_keys()
 
     def excluded_orders(self) -> set[str]:

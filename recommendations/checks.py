@@ -1,7 +1,7 @@
 """System checks (``manage.py check``) for a misconfigured installation.
 
 Errors
-    recommendations.E001  RECOMMENDATIONS has an unknown key or a value of the wrong type.
+    recommendations.E001  RECOMMENDATIONS has an unknown key (or is not a dict).
     recommendations.E002  TrackingMiddleware is missing or placed before AuthenticationMiddleware.
     recommendations.E003  CATALOG_ADAPTER cannot be imported.
     recommendations.E004  TRACKED_VIEWS is not a mapping of URL name to URL kwarg name.
@@ -9,14 +9,30 @@ Errors
     recommendations.E006  A PRODUCT_FIELDS lookup names no field of the product model.
     recommendations.E007  PRODUCT_FIELDS maps stock or active to a field of an unsuitable type.
     recommendations.E008  PRODUCT_MODEL does not name an installed model.
-    recommendations.E020  A bot quarantine setting (BOT_*) has an invalid value.
+    recommendations.E020  No longer raised: BOT_* values are checked by E030/E031 like every key.
+    recommendations.E030  A setting (or an entry of a dict or list setting) has the wrong type.
+    recommendations.E031  A number is outside its allowed range.
+    recommendations.E032  A value, dict key or list item is not one of the allowed choices.
+    recommendations.E033  A name (cookie, key prefix, dotted path, ...) is an empty string.
+    recommendations.E034  A SCHEDULES entry is neither {"every": seconds} nor {"crontab": "m h d M w"}.
+    recommendations.E035  DEFAULT_LIMIT is greater than MAX_LIMIT.
+    recommendations.E036  ARTIFACT_STORAGE names no alias of settings.STORAGES.
 Warnings
     recommendations.W001  REDIS_URL is set but Redis does not answer (events fall back to the database).
     recommendations.W002  The default catalogue adapter is used without PRODUCT_MODEL.
+
+Every key of :data:`recommendations.conf.DEFAULTS` has a :class:`Rule` in :data:`RULES`; a test
+fails when one is added without. Entries of TRACKED_VIEWS and PRODUCT_FIELDS have their own checks
+(E004-E007, named by ``Rule.checked_by``) because their rules depend on the product model.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from os import PathLike
 from typing import Any
 
 from django.apps import apps
@@ -27,42 +43,298 @@ from django.core.exceptions import ImproperlyConfigured
 MIDDLEWARE_PATH = "recommendations.middleware.TrackingMiddleware"
 AUTH_MIDDLEWARE_PATH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
-_TYPES: dict[str, type | tuple[type, ...]] = {
-    "REDIS_URL": (str, type(None)),
-    "REDIS_TIMEOUT": (int, float),
-    "TRACKED_VIEWS": dict,
-    "BEACON_MAX_EVENTS": int,
-    "BEACON_MAX_BYTES": int,
-    "INGEST_BATCH_SIZE": int,
-    "TRENDING_HALF_LIFE": (int, float),
-    "TRENDING_WEIGHTS": dict,
+WRONG_TYPE = "recommendations.E030"
+OUT_OF_RANGE = "recommendations.E031"
+NOT_A_CHOICE = "recommendations.E032"
+EMPTY_NAME = "recommendations.E033"
+BAD_SCHEDULE = "recommendations.E034"
+LIMITS_INVERTED = "recommendations.E035"
+UNKNOWN_STORAGE = "recommendations.E036"
+
+Problem = tuple[str, str, str]  # (check id, message, hint)
+
+
+def _event_kinds() -> list[str]:
+    from .models import EventKind
+
+    return [str(kind.label) for kind in EventKind]
+
+
+def _slots() -> list[str]:
+    from .types import Slot
+
+    return [slot.value for slot in Slot]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one value may be: its types, and for numbers a range, for text its choices.
+
+    ``bool`` never passes as a number (``True`` is an ``int`` to Python, never a count here).
+    ``keys``/``values`` apply to the entries of a dict, ``items`` to those of a list; ``check``
+    is a last resort for shapes the fields cannot say (schedules), returning problems.
+    ``choices`` may be a callable so that vocabularies above this module are read only when
+    checks run. ``checked_by`` names the dedicated check that reports the whole value (type
+    included), so that one mistake gives one message.
+    """
+
+    types: tuple[type, ...]
+    nullable: bool = False
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    choices: Collection[str] | Callable[[], Collection[str]] | None = None
+    nonempty: bool = False
+    keys: Rule | None = None
+    values: Rule | None = None
+    items: Rule | None = None
+    check: Callable[[str, Any], list[Problem]] | None = field(default=None, compare=False)
+    checked_by: str | None = None
+
+    def problems(self, path: str, value: Any) -> Iterator[Problem]:
+        if value is None:
+            if not self.nullable:
+                yield WRONG_TYPE, f"{path} must not be None.", f"Expected {self.type_names()}."
+            return
+        if not self._has_type(value):
+            yield (
+                WRONG_TYPE,
+                f"{path} has the wrong type ({type(value).__name__}).",
+                f"Expected {self.type_names()}.",
+            )
+            return
+        if isinstance(value, int | float):
+            yield from self._range_problems(path, value)
+        if isinstance(value, str):
+            if self.nonempty and not value.strip():
+                yield EMPTY_NAME, f"{path} must not be empty.", "Give a non-empty name."
+            if self.choices is not None:
+                yield from _choice_problems(path, value, self.choices)
+        if isinstance(value, dict):
+            for key, entry in value.items():
+                if self.keys is not None:
+                    yield from self.keys.problems(f"{path} key", key)
+                if self.values is not None:
+                    yield from self.values.problems(f"{path}[{key!r}]", entry)
+        elif self.items is not None and isinstance(value, Iterable) and not isinstance(value, str):
+            for index, entry in enumerate(value):
+                yield from self.items.problems(f"{path}[{index}]", entry)
+        if self.check is not None:
+            yield from self.check(path, value)
+
+    def type_names(self) -> str:
+        names = [_TYPE_NAMES.get(t, t.__name__) for t in self.types]
+        if self.nullable:
+            names.append("None")
+        return " or ".join(names)
+
+    def _has_type(self, value: Any) -> bool:
+        if isinstance(value, bool) and bool not in self.types:
+            return False
+        return isinstance(value, self.types)
+
+    def _range_problems(self, path: str, value: float) -> Iterator[Problem]:
+        if isinstance(value, float) and not math.isfinite(value):
+            yield OUT_OF_RANGE, f"{path} must be a finite number, not {value}.", self._range()
+            return
+        bad = (
+            (self.ge is not None and value < self.ge)
+            or (self.gt is not None and value <= self.gt)
+            or (self.le is not None and value > self.le)
+            or (self.lt is not None and value >= self.lt)
+        )
+        if bad:
+            yield OUT_OF_RANGE, f"{path} = {value!r} is out of range.", self._range()
+
+    def _range(self) -> str:
+        bounds = [
+            f"{op} {bound:g}"
+            for op, bound in (("≥", self.ge), (">", self.gt), ("≤", self.le), ("<", self.lt))
+            if bound is not None
+        ]
+        return f"Expected a number {' and '.join(bounds)}."
+
+
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "True or False"}
+_TYPE_NAMES.update({dict: "a dict", list: "a list", tuple: "a tuple", type: "a class"})
+_TYPE_NAMES.update({set: "a set", frozenset: "a frozenset", PathLike: "a path"})
+
+
+def _choice_problems(
+    path: str, value: str, choices: Collection[str] | Callable[[], Collection[str]]
+) -> Iterator[Problem]:
+    allowed = list(choices() if callable(choices) else choices)
+    if value not in allowed:
+        close = difflib.get_close_matches(value, allowed, n=1)
+        hint = f"Did you mean {close[0]!r}? " if close else ""
+        yield (
+            NOT_A_CHOICE,
+            f"{path} = {value!r} is not one of the choices.",
+            (f"{hint}One of: {', '.join(allowed)}."),
+        )
+
+
+def _schedule_problems(path: str, schedules: dict[str, Any]) -> list[Problem]:
+    """Mirrors what ``schedules.install_schedules`` reads, so a typo fails here, not at migrate."""
+    hint = 'Give {"every": seconds} or {"crontab": "minute hour day month weekday"}.'
+    return [
+        (BAD_SCHEDULE, f"{path}[{task!r}] = {spec!r} is not a schedule.", hint)
+        for task, spec in schedules.items()
+        if not _is_schedule(spec)
+    ]
+
+
+def _is_schedule(spec: Any) -> bool:
+    if not isinstance(spec, dict) or len(spec) != 1:
+        return False
+    if "every" in spec:
+        every = spec["every"]
+        return isinstance(every, int | float) and not isinstance(every, bool) and every >= 1
+    crontab = spec.get("crontab")
+    return isinstance(crontab, str) and len(crontab.split()) == 5
+
+
+NUMBER = (int, float)
+INT = (int,)
+TEXT = (str,)
+FLAG = Rule((bool,))
+NAME = Rule(TEXT, nonempty=True)
+SECONDS = Rule(NUMBER, ge=0)
+POSITIVE = Rule(NUMBER, gt=0)
+COUNT = Rule(INT, ge=1)
+WEIGHTS = Rule((dict,), keys=Rule(TEXT, choices=_event_kinds), values=Rule(NUMBER, ge=0))
+
+RULES: dict[str, Rule] = {
+    "REDIS_URL": Rule(TEXT, nullable=True, nonempty=True),
+    "REDIS_TIMEOUT": POSITIVE,
+    "REDIS_RETRY_AFTER": SECONDS,
+    "KEY_PREFIX": NAME,
+    "CATALOG_ADAPTER": Rule((str, type), nonempty=True),  # importable: E003
+    "PRODUCT_MODEL": Rule(TEXT, nullable=True, nonempty=True),  # installed: E008
+    "PRODUCT_KEY_FIELD": NAME,
+    "PRODUCT_FIELDS": Rule((dict,), checked_by="recommendations.E005"),  # entries: E005-E007
+    "TRACKED_VIEWS": Rule((dict,), checked_by="recommendations.E004"),
+    "VISITOR_COOKIE_NAME": NAME,
+    "VISITOR_COOKIE_AGE": COUNT,
+    "VISITOR_COOKIE_SECURE": FLAG,
+    "RESPECT_DNT": FLAG,
+    "CONSENT_REQUIRED": FLAG,
+    "CONSENT_COOKIE_NAME": NAME,
+    "BOT_DETECTION": FLAG,
+    "BOT_BURST_LIMIT": Rule(INT, nullable=True, ge=1),
+    "BOT_BURST_WINDOW": COUNT,
+    "BOT_BURST_COOLDOWN": SECONDS,
+    "BEACON_MAX_EVENTS": COUNT,
+    "BEACON_MAX_BYTES": COUNT,
+    "BEACON_MAX_CLOCK_SKEW": SECONDS,
+    "BEACON_MAX_AGE": POSITIVE,
+    "INGEST_BATCH_SIZE": COUNT,
+    # 0 would make XREADGROUP block forever.
+    "INGEST_BLOCK_MS": COUNT,
+    "INGEST_LINGER_MS": Rule(INT, ge=0),
+    "INGEST_CLAIM_IDLE_MS": COUNT,
+    "INGEST_MAX_DELIVERIES": COUNT,
+    "RECENT_ITEMS": COUNT,
+    "RECENT_ITEMS_TTL": COUNT,
+    "TRENDING_HALF_LIFE": POSITIVE,
+    "TRENDING_WEIGHTS": WEIGHTS,
+    "DEFAULT_LIMIT": COUNT,
+    "MAX_LIMIT": COUNT,
+    "MAX_CATEGORY_SHARE": Rule(NUMBER, gt=0, le=1),
+    # A string would be searched for substrings ("for" in "for-you"): only collections.
+    "EXCLUDE_PURCHASED_SLOTS": Rule(
+        (list, tuple, set, frozenset), items=Rule(TEXT, choices=_slots)
+    ),
+    "ACTIVE_MODEL_REFRESH_SECONDS": SECONDS,
+    "TEMPLATE_CACHE_SECONDS": Rule(INT, ge=0),
+    "POPULARITY_CACHE_SECONDS": Rule(INT, ge=0),
+    "POPULARITY_WINDOW_DAYS": POSITIVE,
+    "ATTRIBUTION_WINDOW_HOURS": POSITIVE,
+    "PRECOMPUTE_LENGTH": COUNT,
+    "EVENT_RETENTION_DAYS": Rule(NUMBER, nullable=True, gt=0),
+    "TRAINING_WEIGHTS": WEIGHTS,
+    "TRAINING_HALF_LIFE_DAYS": Rule(NUMBER, nullable=True, gt=0),
+    "TRAINING_MAX_WEIGHT": Rule(NUMBER, nullable=True, gt=0),
+    "TRAINING_MIN_VALIDATION_USERS": COUNT,
+    "TRAINING_TIME_BUDGET": POSITIVE,
+    "TRAINING_DEVICE": Rule(TEXT, choices=("auto", "cpu", "cuda")),
+    "TRAINING_READ_CHUNK": COUNT,
+    "TRAINING_LOCK_TIMEOUT": POSITIVE,
+    # 1 or more would promote a candidate that is worse than popularity.
+    "PROMOTION_TOLERANCE": Rule(NUMBER, ge=0, lt=1),
+    "PROMOTION_REFERENCES": Rule(INT, ge=0),
+    "ARTIFACT_STORAGE": Rule(TEXT, nullable=True, nonempty=True),  # an alias: E036
+    "ARTIFACT_DIR": Rule((str, PathLike), nullable=True),
+    "KEEP_VERSIONS": Rule(INT, nullable=True, ge=0),
+    "SCHEDULES": Rule((dict,), keys=NAME, check=_schedule_problems),
 }
 
 
 @checks.register()
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    from .conf import app_settings
+    """Each key against its rule, so a wrong value fails at deploy time rather than on the first
+    request, training run or beacon batch that reads it."""
+    from .conf import DEFAULTS
 
-    try:
-        app_settings.reload()
-        values = {name: getattr(app_settings, name) for name in _TYPES}
-    except ImproperlyConfigured as exc:
+    user = getattr(settings, "RECOMMENDATIONS", {}) or {}
+    if not isinstance(user, dict):
         return [
             checks.Error(
-                str(exc), hint="Fix the RECOMMENDATIONS setting.", id="recommendations.E001"
+                f"RECOMMENDATIONS must be a dict, not {type(user).__name__}.",
+                hint="Fix the RECOMMENDATIONS setting.",
+                id="recommendations.E001",
             )
         ]
-    errors = []
-    for name, expected in _TYPES.items():
-        if not isinstance(values[name], expected):
-            errors.append(
-                checks.Error(
-                    f"RECOMMENDATIONS['{name}'] has the wrong type ({type(values[name]).__name__}).",
-                    hint=f"Expected {_type_names(expected)}.",
-                    id="recommendations.E001",
-                )
+    errors: list[checks.CheckMessage] = []
+    for name in sorted(set(user) - set(DEFAULTS)):
+        close = difflib.get_close_matches(name, list(DEFAULTS), n=1)
+        errors.append(
+            checks.Error(
+                f"Unknown RECOMMENDATIONS setting {name!r}.",
+                hint=f"Did you mean {close[0]!r}?"
+                if close
+                else "See the keys in recommendations/conf.py.",
+                id="recommendations.E001",
             )
+        )
+    values = {**DEFAULTS, **{k: v for k, v in user.items() if k in DEFAULTS}}
+    problems = [
+        problem
+        for name, rule in RULES.items()
+        if rule.checked_by is None
+        for problem in rule.problems(f"RECOMMENDATIONS['{name}']", values[name])
+    ]
+    problems.extend(_cross_key_problems(values))
+    errors.extend(checks.Error(message, hint=hint, id=id_) for id_, message, hint in problems)
     return errors
+
+
+def _cross_key_problems(values: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    default, most = values["DEFAULT_LIMIT"], values["MAX_LIMIT"]
+    if (
+        all(isinstance(v, int) and not isinstance(v, bool) for v in (default, most))
+        and default > most
+    ):
+        problems.append(
+            (
+                LIMITS_INVERTED,
+                f"RECOMMENDATIONS['DEFAULT_LIMIT'] ({default}) is greater than MAX_LIMIT ({most}).",
+                "Requests without a limit would get more items than any request may ask for.",
+            )
+        )
+    alias = values["ARTIFACT_STORAGE"]
+    storages = getattr(settings, "STORAGES", {})
+    if isinstance(alias, str) and alias and alias not in storages:
+        problems.append(
+            (
+                UNKNOWN_STORAGE,
+                f"RECOMMENDATIONS['ARTIFACT_STORAGE'] = {alias!r} is not an alias of settings.STORAGES.",
+                f"One of: {', '.join(storages)}; or None for files in ARTIFACT_DIR.",
+            )
+        )
+    return problems
 
 
 @checks.register()
@@ -187,38 +459,6 @@ def check_product_fields(app_configs: Any = None, **kwargs: Any) -> list[checks.
     ]
 
 
-@checks.register()
-def check_bot_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """A wrong burst setting would quarantine everyone (or no one) without a word."""
-    from .conf import app_settings
-
-    try:
-        names = ("BOT_DETECTION", "BOT_BURST_LIMIT", "BOT_BURST_WINDOW", "BOT_BURST_COOLDOWN")
-        values = {name: getattr(app_settings, name) for name in names}
-    except ImproperlyConfigured:
-        return []  # reported as E001
-    problems = []
-    if not isinstance(values["BOT_DETECTION"], bool):
-        problems.append("BOT_DETECTION must be True or False")
-    limit = values["BOT_BURST_LIMIT"]
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        problems.append("BOT_BURST_LIMIT must be a positive integer or None")
-    window = values["BOT_BURST_WINDOW"]
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        problems.append("BOT_BURST_WINDOW must be a whole number of seconds, at least 1")
-    cooldown = values["BOT_BURST_COOLDOWN"]
-    if isinstance(cooldown, bool) or not isinstance(cooldown, int | float) or cooldown < 0:
-        problems.append("BOT_BURST_COOLDOWN must be a number of seconds, 0 or more")
-    return [
-        checks.Error(
-            f"RECOMMENDATIONS['{problem.split()[0]}'] is invalid: {problem}.",
-            hint="See the Configuration table in README.md.",
-            id="recommendations.E020",
-        )
-        for problem in problems
-    ]
-
-
 @checks.register(deploy=False)
 def check_redis(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     from .conf import app_settings
@@ -240,8 +480,3 @@ def check_redis(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMess
             )
         ]
     return []
-
-
-def _type_names(expected: type | tuple[type, ...]) -> str:
-    types = expected if isinstance(expected, tuple) else (expected,)
-    return " or ".join("None" if t is type(None) else t.__name__ for t in types)

@@ -7,7 +7,9 @@ never silently falls back to a default) and re-read when tests change settings.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Collection
+from os import PathLike
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
@@ -145,13 +147,83 @@ _IMPORT_STRINGS = {"CATALOG_ADAPTER"}
 
 
 class AppSettings:
-    """Typed, lazy access to ``settings.RECOMMENDATIONS`` merged over :data:`DEFAULTS`."""
+    """Typed, lazy access to ``settings.RECOMMENDATIONS`` merged over :data:`DEFAULTS`.
+
+    The annotations below are the read types of the keys, for type checkers and readers; they are
+    declarations only (no class attributes), so every read still goes through ``__getattr__`` and
+    sees the current settings. ``recommendations.checks`` enforces them (with each key's value
+    rule) in ``manage.py check``, and a test keeps the three lists (defaults, annotations, rules)
+    the same.
+    """
+
+    REDIS_URL: str | None
+    REDIS_TIMEOUT: float
+    REDIS_RETRY_AFTER: float
+    KEY_PREFIX: str
+    # A dotted path in settings; read as the class it names.
+    CATALOG_ADAPTER: type[Any]
+    PRODUCT_MODEL: str | None
+    PRODUCT_KEY_FIELD: str
+    PRODUCT_FIELDS: dict[str, str | None]
+    TRACKED_VIEWS: dict[str, str]
+    VISITOR_COOKIE_NAME: str
+    VISITOR_COOKIE_AGE: int
+    VISITOR_COOKIE_SECURE: bool
+    RESPECT_DNT: bool
+    CONSENT_REQUIRED: bool
+    CONSENT_COOKIE_NAME: str
+    BOT_DETECTION: bool
+    BOT_BURST_LIMIT: int | None
+    BOT_BURST_WINDOW: int
+    BOT_BURST_COOLDOWN: float
+    BEACON_MAX_EVENTS: int
+    BEACON_MAX_BYTES: int
+    BEACON_MAX_CLOCK_SKEW: float
+    BEACON_MAX_AGE: float
+    INGEST_BATCH_SIZE: int
+    INGEST_BLOCK_MS: int
+    INGEST_LINGER_MS: int
+    INGEST_CLAIM_IDLE_MS: int
+    INGEST_MAX_DELIVERIES: int
+    RECENT_ITEMS: int
+    RECENT_ITEMS_TTL: int
+    TRENDING_HALF_LIFE: float
+    TRENDING_WEIGHTS: dict[str, float]
+    DEFAULT_LIMIT: int
+    MAX_LIMIT: int
+    MAX_CATEGORY_SHARE: float
+    EXCLUDE_PURCHASED_SLOTS: Collection[str]
+    ACTIVE_MODEL_REFRESH_SECONDS: float
+    TEMPLATE_CACHE_SECONDS: int
+    POPULARITY_CACHE_SECONDS: int
+    POPULARITY_WINDOW_DAYS: float
+    ATTRIBUTION_WINDOW_HOURS: float
+    PRECOMPUTE_LENGTH: int
+    EVENT_RETENTION_DAYS: float | None
+    TRAINING_WEIGHTS: dict[str, float]
+    TRAINING_HALF_LIFE_DAYS: float | None
+    TRAINING_MAX_WEIGHT: float | None
+    TRAINING_MIN_VALIDATION_USERS: int
+    TRAINING_TIME_BUDGET: float
+    TRAINING_DEVICE: str
+    TRAINING_READ_CHUNK: int
+    TRAINING_LOCK_TIMEOUT: float
+    PROMOTION_TOLERANCE: float
+    PROMOTION_REFERENCES: int
+    ARTIFACT_STORAGE: str | None
+    ARTIFACT_DIR: str | PathLike[str] | None
+    KEEP_VERSIONS: int | None
+    SCHEDULES: dict[str, dict[str, Any]]
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] | None = None
 
     def _load(self) -> dict[str, Any]:
         user = getattr(django_settings, "RECOMMENDATIONS", {}) or {}
+        if not isinstance(user, dict):
+            raise ImproperlyConfigured(
+                f"RECOMMENDATIONS must be a dict, not {type(user).__name__}."
+            )
         unknown = sorted(set(user) - set(DEFAULTS))
         if unknown:
             raise ImproperlyConfigured(
@@ -161,15 +233,18 @@ class AppSettings:
         merged = {**DEFAULTS, **user}
         return merged
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name not in DEFAULTS:
-            raise AttributeError(name)
-        if self._cache is None:
-            self._cache = self._load()
-        value = self._cache[name]
-        if name in _IMPORT_STRINGS and isinstance(value, str):
-            value = import_string(value)
-        return value
+    if not TYPE_CHECKING:
+        # Hidden from type checkers so that a misspelt key is an error there, not ``Any``.
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("_") or name not in DEFAULTS:
+                raise AttributeError(name)
+            if self._cache is None:
+                self._cache = self._load()
+            value = self._cache[name]
+            if name in _IMPORT_STRINGS and isinstance(value, str):
+                value = import_string(value)
+            return value
 
     def key(self, *parts: str) -> str:
         """A Redis key in the app's namespace."""
@@ -180,6 +255,7 @@ class AppSettings:
         return bool(self.REDIS_URL)
 
     def reload(self) -> None:
+        """Forget the values read, so the next read sees the current settings."""
         self._cache = None
 
 

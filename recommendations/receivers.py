@@ -12,7 +12,13 @@ from django.http import HttpRequest
 
 from .catalog import get_catalog
 from .models import Event, EventKind, VisitorLink
-from .signals import cart_item_added, cart_item_removed, model_promoted, order_placed
+from .signals import (
+    cart_item_added,
+    cart_item_removed,
+    model_promoted,
+    order_placed,
+    training_state_saved,
+)
 from .tasks import precompute_lists, refresh_content_neighbours
 from .tracking.api import build_record, track
 from .tracking.identity import identity_for
@@ -96,6 +102,15 @@ def new_visitor_at_logout(sender: Any, request: HttpRequest | None, **kwargs: An
     """After logout the browser is a new visitor, so the next person is not attributed to the user."""
     if request is not None:
         identity_for(request).start_new_visitor()
+
+
+@receiver(training_state_saved, dispatch_uid="recommendations.also_viewed_after_training")
+def also_viewed_after_training(sender: Any, run: Any, state: Any, **kwargs: Any) -> None:
+    """Also-viewed lists come from the state's view pairs, not from a model: written by every
+    run, in the training process."""
+    from .precompute import refresh_also_viewed
+
+    refresh_also_viewed((run, state))
 
 
 @receiver(model_promoted, dispatch_uid="recommendations.precompute_after_promotion")

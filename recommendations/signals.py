@@ -24,6 +24,12 @@ Sent by the app
     ``count`` events were accepted by a page but could be stored neither in Redis nor in the
     database. The request still succeeded; the events are lost and this is the only trace.
 
+``training_state_saved(sender, run, state)``
+    A training run saved the interaction history it trained on (``run``, a
+    :class:`~recommendations.models.TrainingRun`, and its
+    :class:`~recommendations.training.state.TrainingState`), before any promotion. The app's own
+    receiver rewrites the also-viewed lists from it, which need no model.
+
 ``model_promoted(sender, version)``
     ``version`` (a :class:`~recommendations.models.ModelVersion`, ``sender`` its class) became the
     active version of its scenario, by passing the promotion gate after training or by a
@@ -39,4 +45,5 @@ order_placed = Signal()
 
 events_stored = Signal()
 event_dropped = Signal()
+training_state_saved = Signal()
 model_promoted = Signal()

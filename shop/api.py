@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,5 +15,8 @@ class HealthView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        responses=inline_serializer("Health", {"status": serializers.CharField(default="ok")})
+    )
     def get(self, request: Request) -> Response:
         return Response({"status": "ok"})

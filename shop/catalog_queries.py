@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
 
@@ -47,8 +49,10 @@ def categories_with_counts() -> QuerySet[Category]:
     ).filter(product_count__gt=0)
 
 
-def new_arrivals(limit: int = 8) -> list[Product]:
-    return list(visible_products().order_by("-created", "-pk")[:limit])
+def new_arrivals(limit: int = 8, exclude: Iterable[int] = ()) -> list[Product]:
+    return list(
+        visible_products().exclude(pk__in=list(exclude)).order_by("-created", "-pk")[:limit]
+    )
 
 
 def bestsellers(limit: int = 8) -> list[Product]:

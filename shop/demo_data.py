@@ -3,7 +3,9 @@
 Each category has its own brands, product nouns, materials, price range and selling points, so that
 generated products read like a real gift shop's and the categories differ in price and vocabulary
 (which gives content-based recommenders something real to learn). ``partners`` names categories
-whose products are often bought together with this one's.
+whose products are often browsed alongside this one's; :data:`BUNDLES` names products that are
+bought together (a teapot with a milk jug and mugs), which is what gives the demo's co-purchase
+model real baskets to learn from.
 """
 
 from __future__ import annotations
@@ -315,6 +317,30 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ),
         partners=("home-decor", "stationery"),
     ),
+)
+
+#: Product nouns bought together: the first is the anchor, the rest complete its set. The seeder
+#: gives each anchor product one product of every other noun (the same style where there is one),
+#: and shoppers who put one of a set in their cart usually add the rest.
+BUNDLES: tuple[tuple[str, ...], ...] = (
+    ("Teapot", "Milk Jug", "Mug"),
+    ("Cafetière", "Mug", "Tea Towel"),
+    ("Cake Tin", "Tea Towel", "Butter Dish"),
+    ("Scented Candle", "Candle Holder", "Tea Light Set"),
+    ("Reed Diffuser", "Room Spray", "Wax Melts"),
+    ("Cushion", "Throw", "Storage Basket"),
+    ("Vase", "Photo Frame", "Candle Holder"),
+    ("Plant Pot", "Watering Can", "Plant Markers"),
+    ("Seed Kit", "Trowel", "Garden Kneeler"),
+    ("Notebook", "Pen Set", "Washi Tape"),
+    ("Wrapping Paper", "Gift Tags", "Birthday Card"),
+    ("Jigsaw Puzzle", "Card Game", "Memory Game"),
+    ("Tote Bag", "Purse", "Key Ring"),
+    ("Bath Bomb", "Bath Salts", "Face Cloth"),
+    ("Soap Bar", "Hand Cream", "Lip Balm"),
+    ("Bauble Set", "Tree Topper", "Fairy Lights"),
+    ("Advent Calendar", "Christmas Cracker", "Stocking"),
+    ("Phone Stand", "Wireless Charger", "Cable Organiser"),
 )
 
 FIRST_NAMES = (

@@ -1,8 +1,11 @@
 """A synthetic demo store: catalogue, customers with tastes, and weeks of their behaviour.
 
 The behaviour is not uniform noise: each customer prefers two or three categories and reacts to
-price, products have heavy-tailed popularity, and some products are usually bought together. That
-gives the recommendation models something to find, and the demo something to show.
+price, products have heavy-tailed popularity, products of related categories are browsed together,
+and sets of products go together in baskets (:data:`~shop.demo_data.BUNDLES`: a teapot with a milk
+jug and a mug): a shopper who puts one of a set in the cart usually adds the rest. That gives the
+recommendation models something to find (the co-purchase model beats popularity on these baskets),
+and the demo something to show.
 
 Everything is derived from ``--seed`` through separate random streams (catalogue, customers, and
 one per visitor), so the same seed creates the same rows, with timestamps counted back from the
@@ -31,7 +34,16 @@ from recommendations.tracking.records import EventRecord
 from recommendations.tracking.store import insert_events
 
 from .bulk import Progress, chunked, no_progress
-from .demo_data import CARE, CATEGORIES, COLOURS, FIRST_NAMES, LAST_NAMES, STYLES, CategorySpec
+from .demo_data import (
+    BUNDLES,
+    CARE,
+    CATEGORIES,
+    COLOURS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    STYLES,
+    CategorySpec,
+)
 from .models import Category, Order, OrderLine, Product
 
 SEED_NAMESPACE = uuid.UUID("5b0c1f8e-2f1e-4c55-9a51-0d6f3c1f7e42")
@@ -39,6 +51,9 @@ EVENT_BATCH = 5000
 QUERY_CHUNK = 2000
 # Shoppers browse more in the evening: relative weight of each hour of the day (UTC).
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 6, 6, 5, 5, 5, 6, 8, 10, 11, 10, 7, 3)
+# How likely a shopper who carts one product of a set completes it, and adds each missing piece.
+SET_COMPLETION = 0.7
+SET_PIECE = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +85,9 @@ class ShelfItem:
     popularity: float
     sellable: bool
     partners: list[int] = field(default_factory=list)
+    noun: str = ""
+    style: str = ""
+    companions: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +154,8 @@ def _price(rng: random.Random, low: float, high: float) -> Decimal:
 
 def _new_product(
     rng: random.Random, index: int, spec: CategorySpec, category: Category, start: datetime
-) -> Product:
+) -> tuple[Product, str, str]:
+    """The product, with the noun and style the set-making needs (titles are not parsed back)."""
     style, colour = rng.choice(STYLES), rng.choice(COLOURS)
     noun, material, brand = (
         rng.choice(spec.nouns),
@@ -148,7 +167,7 @@ def _new_product(
         f"A {style.lower()} {noun.lower()} in {colour.lower()} {material}, by {brand}. "
         f"{rng.choice(spec.selling_points)} {rng.choice(CARE)}"
     )
-    return Product(
+    product = Product(
         sku=f"{spec.code}-{index + 1:05d}",
         title=title,
         slug=slugify(title),
@@ -161,16 +180,20 @@ def _new_product(
         active=rng.random() > 0.03,
         created=start - timedelta(days=rng.uniform(0, 180)),
     )
+    return product, noun, style
 
 
 def ensure_products(
     options: SeedOptions, categories: dict[str, Category], start: datetime, report: SeedReport
 ) -> list[ShelfItem]:
     rng = random.Random(f"{options.seed}:products")
-    planned = []
+    planned: list[Product] = []
+    nouns: dict[str, tuple[str, str]] = {}
     for index in range(options.products):
         spec = CATEGORIES[index % len(CATEGORIES)]
-        planned.append(_new_product(rng, index, spec, categories[spec.slug], start))
+        product, noun, style = _new_product(rng, index, spec, categories[spec.slug], start)
+        planned.append(product)
+        nouns[product.sku] = (noun, style)
     popularity = [rng.paretovariate(1.3) for _ in planned]
     existing = set()
     for chunk in chunked([p.sku for p in planned], QUERY_CHUNK):
@@ -189,9 +212,13 @@ def ensure_products(
     for product, weight in zip(planned, popularity, strict=True):
         pk, stock, active, price = stored[product.sku]
         if active:
-            item = ShelfItem(pk, product.category.slug, price, weight, sellable=stock > 0)
+            noun, style = nouns[product.sku]
+            item = ShelfItem(
+                pk, product.category.slug, price, weight, stock > 0, noun=noun, style=style
+            )
             shelf.append(item)
     _pair_partners(rng, shelf)
+    _form_sets(random.Random(f"{options.seed}:bundles"), shelf)
     return shelf
 
 
@@ -205,6 +232,31 @@ def _pair_partners(rng: random.Random, shelf: list[ShelfItem]) -> None:
         pool = [p for slug in partners_of[item.category] for p in by_category.get(slug, [])]
         if pool:
             item.partners = [p.pk for p in rng.sample(pool, k=min(len(pool), rng.choice((1, 2))))]
+
+
+def _form_sets(rng: random.Random, shelf: list[ShelfItem]) -> None:
+    """Give each sellable anchor product (a teapot) one sellable piece of every other noun of its
+    bundle (a milk jug, a mug), of the same style when the shelf has one; every piece of a set
+    lists the others as its companions. A separate random stream, so the catalogue itself does
+    not depend on the bundles."""
+    by_noun: dict[str, list[ShelfItem]] = {}
+    for item in shelf:
+        if item.sellable:
+            by_noun.setdefault(item.noun, []).append(item)
+    for anchor_noun, *piece_nouns in BUNDLES:
+        for anchor in by_noun.get(anchor_noun, []):
+            pieces = [anchor]
+            for noun in piece_nouns:
+                choices = [p for p in by_noun.get(noun, []) if p.pk != anchor.pk]
+                matching = [p for p in choices if p.style == anchor.style]
+                if matching or choices:
+                    pieces.append(rng.choice(matching or choices))
+            if len(pieces) < 2:
+                continue
+            for piece in pieces:
+                for other in pieces:
+                    if other.pk != piece.pk and other.pk not in piece.companions:
+                        piece.companions.append(other.pk)
 
 
 def ensure_customers(options: SeedOptions, start: datetime, report: SeedReport) -> list[Shopper]:
@@ -375,6 +427,8 @@ def simulate_shopper(
                 cart[item.pk] = cart.get(item.pk, 0) + quantity
                 events.append(record(EventKind.ADD_TO_CART, item, ts, quantity))
                 ts += timedelta(seconds=rng.uniform(5, 60))
+                if item.companions and rng.random() < SET_COMPLETION:
+                    ts = _complete_set(rng, record, chooser, item, cart, events, ts)
             last = item
         if cart and rng.random() < 0.12:
             pk = rng.choice(sorted(cart))
@@ -395,6 +449,28 @@ def simulate_shopper(
                 purchase.context = {"price": str(price)}
                 order.events.append(purchase)
             orders.append(order)
+
+
+def _complete_set(
+    rng: random.Random,
+    record: _Recorder,
+    chooser: _Chooser,
+    item: ShelfItem,
+    cart: dict[int, int],
+    events: list[EventRecord],
+    ts: datetime,
+) -> datetime:
+    """View and cart the missing pieces of ``item``'s set, most of them; returns the new time."""
+    for pk in item.companions:
+        piece = chooser.by_pk.get(pk)
+        if piece is None or pk in cart or rng.random() >= SET_PIECE:
+            continue
+        events.append(record(EventKind.VIEW, piece, ts))
+        ts += timedelta(seconds=rng.uniform(10, 90))
+        cart[pk] = 1
+        events.append(record(EventKind.ADD_TO_CART, piece, ts, 1))
+        ts += timedelta(seconds=rng.uniform(5, 40))
+    return ts
 
 
 def write_orders(orders: list[PlannedOrder], report: SeedReport) -> None:

@@ -3,7 +3,9 @@
 Two modes, chosen by the environment:
 
 * embedded (no environment): SQLite file, Celery tasks run eagerly in-process, tracked events are
-  inserted into the database when the request's transaction commits;
+  inserted into the database when the request's transaction commits. ``make demo`` adds
+  ``CELERY_BROKER_URL=filesystem://``: tasks then go to a real worker and beat (started with the web
+  process) through kombu's filesystem transport in ``var/celery/``, a broker that needs no service;
 * services (``DATABASE_URL`` and ``REDIS_URL`` set): PostgreSQL through psycopg 3, Redis for the event
   stream and cache, a real Celery worker and beat with django-celery-beat's DatabaseScheduler.
 """
@@ -79,6 +81,14 @@ else:
             "NAME": BASE_DIR / "db.sqlite3",
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's web process, worker and beat share the file: WAL lets pages read while a
+    # training writes, and writers wait for each other instead of failing with "locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -136,10 +146,23 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
-# Celery: eager in embedded mode, a real worker and beat in services mode.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Celery: a real worker and beat in services mode (Redis) and in the demo (CELERY_BROKER_URL set,
+# e.g. filesystem://); otherwise eager, with no broker (memory://) and nothing to consume it.
+CELERY_BROKER_URL = REDIS_URL or os.environ.get("CELERY_BROKER_URL", "") or "memory://"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not SERVICES_MODE
+CELERY_TASK_ALWAYS_EAGER = not SERVICES_MODE and CELERY_BROKER_URL.startswith("memory://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Producers and consumers share one queue folder; processed messages are not kept.
+    CELERY_FILESYSTEM_FOLDER = Path(
+        os.environ.get("CELERY_FILESYSTEM_FOLDER", "") or BASE_DIR / "var" / "celery"
+    )
+    (CELERY_FILESYSTEM_FOLDER / "queue").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_FILESYSTEM_FOLDER / "queue"),
+        "data_folder_out": str(CELERY_FILESYSTEM_FOLDER / "queue"),
+        "control_folder": str(CELERY_FILESYSTEM_FOLDER / "control"),
+        "store_processed": False,
+    }
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE

@@ -39,13 +39,16 @@ def _next_or(request: HttpRequest, fallback: str) -> str:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """The recommendation slots leave out what the page's grids show; the grids themselves must
+    not repeat each other either, so new arrivals skip the bestsellers."""
+    bestsellers = queries.bestsellers()
     return render(
         request,
         "shop/home.html",
         {
             "category_tiles": queries.categories_with_counts(),
-            "bestsellers": queries.bestsellers(),
-            "new_arrivals": queries.new_arrivals(),
+            "bestsellers": bestsellers,
+            "new_arrivals": queries.new_arrivals(exclude=[p.pk for p in bestsellers]),
         },
     )
 

@@ -15,8 +15,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.template.response import TemplateResponse
 
-from recommendations.models import ModelVersion, Scenario, TrainingRun
+from recommendations.models import ModelVersion, TrainingRun
 from recommendations.registry import RegistryError, rejected_warning, rollback
+from recommendations.types import Scenario
 
 CHART_VERSIONS = 60
 COLOURS = {

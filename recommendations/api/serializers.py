@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from recommendations.conf import app_settings
-from recommendations.serving.types import Slot
+from recommendations.tracking.beacon import BEACON_KINDS, CONTEXT_MAX_KEYS
+from recommendations.types import Slot
 
 
 class RecommendationQuerySerializer(serializers.Serializer):
@@ -62,3 +63,77 @@ class RecommendationsSerializer(serializers.Serializer):
         help_text="True when a fallback (popularity) had to be served."
     )
     items = RecommendedItemSerializer(many=True)
+
+
+# The beacon validates with pydantic (tracking/beacon.py); the serializers below only document its
+# request and responses in the OpenAPI schema, and tests/tracking/test_beacon_schema.py keeps the
+# two from drifting apart.
+
+
+class BeaconEventSerializer(serializers.Serializer):
+    event_id = serializers.UUIDField(
+        help_text="Chosen by the client; a resent event with the same id is stored once."
+    )
+    kind = serializers.ChoiceField(
+        choices=list(BEACON_KINDS),
+        help_text="Purchases are not accepted here: they come from the store's order signal.",
+    )
+    item_id = serializers.CharField(
+        required=False,
+        allow_null=True,
+        min_length=1,
+        max_length=64,
+        help_text="The store's product key; required for every kind except search.",
+    )
+    value = serializers.FloatField(
+        required=False, allow_null=True, help_text="A rating's stars, 1 to 5."
+    )
+    ts = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When it happened (ISO 8601 with a timezone); the server's time when left out.",
+    )
+    context = serializers.DictField(
+        required=False,
+        help_text=f"Flat: at most {CONTEXT_MAX_KEYS} keys, string/number/boolean/null values.",
+    )
+
+
+class EventBatchSerializer(serializers.Serializer):
+    events = BeaconEventSerializer(
+        many=True,
+        allow_empty=False,
+        help_text="At most BEACON_MAX_EVENTS events (setting, 100 by default); all or nothing.",
+    )
+
+
+class EventsAcceptedSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(
+        min_value=0, help_text="Events stored or safely queued (duplicates count once)."
+    )
+    tracking = serializers.ChoiceField(
+        choices=["declined", "quarantined"],
+        required=False,
+        help_text="Present when nothing was stored: no consent, or the client counts as a bot.",
+    )
+
+
+class BeaconErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The field at fault, e.g. item_id or context.")
+    message = serializers.CharField()
+    index = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="Position of the event in the batch; absent for problems of the whole body.",
+    )
+
+
+class EventsRejectedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = BeaconErrorSerializer(many=True, help_text="One entry per problem found.")
+
+
+class DetailSerializer(serializers.Serializer):
+    """DRF's error body, and the beacon's 503."""
+
+    detail = serializers.CharField()

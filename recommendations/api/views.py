@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
@@ -15,18 +15,27 @@ from rest_framework.views import APIView
 
 from recommendations.models import EventKind
 from recommendations.serving.audience import audience_for
-from recommendations.serving.pipeline import Recommendations, UnknownItem, recommend
-from recommendations.serving.types import Slot
+from recommendations.serving.pipeline import MAX_EXCLUDE, Recommendations, UnknownItem, recommend
 from recommendations.tracking.beacon import BeaconRejected, parse_batch, to_records
 from recommendations.tracking.identity import identity_for
 from recommendations.tracking.quarantine import quarantined
 from recommendations.tracking.sinks import Outcome, deliver
+from recommendations.types import Slot
 
 from .parsers import RawJSONParser, RawTextParser
-from .serializers import RecommendationQuerySerializer, RecommendationsSerializer
+from .serializers import (
+    DetailSerializer,
+    EventBatchSerializer,
+    EventsAcceptedSerializer,
+    EventsRejectedSerializer,
+    RecommendationQuerySerializer,
+    RecommendationsSerializer,
+)
 from .throttling import OptionalScopedRateThrottle
 
 preview_logger = logging.getLogger("recommendations.preview")
+#: The longest item id the recommendations endpoint's ``exclude`` accepts.
+MAX_EXCLUDE_ID_LENGTH = 100
 
 
 class EventBatchView(APIView):
@@ -49,6 +58,42 @@ class EventBatchView(APIView):
     throttle_scope = "recommendations_events"
     parser_classes = [RawJSONParser, RawTextParser]
 
+    @extend_schema(
+        request={
+            "application/json": EventBatchSerializer,
+            "text/plain": EventBatchSerializer,
+        },
+        responses={
+            202: OpenApiResponse(
+                EventsAcceptedSerializer, description="Stored or safely queued, or declined."
+            ),
+            400: OpenApiResponse(
+                EventsRejectedSerializer, description="Nothing was stored: one error per problem."
+            ),
+            413: OpenApiResponse(
+                DetailSerializer, description="The body is larger than BEACON_MAX_BYTES."
+            ),
+            415: OpenApiResponse(
+                DetailSerializer, description="Neither application/json nor text/plain."
+            ),
+            429: OpenApiResponse(
+                DetailSerializer, description="Throttled (when a rate is configured)."
+            ),
+            503: OpenApiResponse(
+                DetailSerializer,
+                description="Not stored durably; resend the same batch after Retry-After.",
+            ),
+        },
+        parameters=[
+            OpenApiParameter(
+                "Retry-After",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[429, 503],
+                description="Seconds to wait before resending.",
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         body = request.data
         try:
@@ -104,6 +149,19 @@ class RecommendationsView(APIView):
                 "slot", OpenApiTypes.STR, OpenApiParameter.PATH, enum=[s.value for s in Slot]
             ),
             RecommendationQuerySerializer,
+            OpenApiParameter(
+                "exclude",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                many=True,
+                explode=False,
+                description=(
+                    "Item ids the list must not contain, comma-separated (or the parameter "
+                    "repeated): the items other lists on the client's page already show. At "
+                    f"most {MAX_EXCLUDE} ids of up to {MAX_EXCLUDE_ID_LENGTH} characters; the "
+                    "list is still filled to `limit` when the catalogue allows."
+                ),
+            ),
         ],
         responses=RecommendationsSerializer,
     )
@@ -114,6 +172,10 @@ class RecommendationsView(APIView):
             raise NotFound(
                 f"Unknown slot {slot!r}; one of: {', '.join(s.value for s in Slot)}."
             ) from None
+        try:
+            exclude = parse_exclude(request.query_params.getlist("exclude"))
+        except ValueError as exc:
+            return Response({"exclude": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         query = RecommendationQuerySerializer(
             data=request.query_params, context={"request": request}
         )
@@ -133,10 +195,33 @@ class RecommendationsView(APIView):
                 audience_for(request._request, user=preview_user),
                 item_id=params.get("item"),
                 limit=params.get("limit"),
+                exclude=exclude,
             )
         except UnknownItem as exc:
             return Response({"item": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         return Response(as_json(result))
+
+
+def parse_exclude(values: list[str]) -> list[str]:
+    """The ``exclude`` query parameter's item ids, in order, without repeats.
+
+    Raises ``ValueError`` with a message for the client: an empty id (``1,,2``), one with spaces
+    or control characters or longer than ``MAX_EXCLUDE_ID_LENGTH``, or more than ``MAX_EXCLUDE``.
+    """
+    ids: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            if not part:
+                raise ValueError("Item ids must not be empty; separate them with single commas.")
+            if len(part) > MAX_EXCLUDE_ID_LENGTH or not part.isprintable() or " " in part:
+                raise ValueError(
+                    f"{part[:20]!r} is not an item id: at most {MAX_EXCLUDE_ID_LENGTH} printable "
+                    "characters without spaces."
+                )
+            ids.append(part)
+    if len(ids) > MAX_EXCLUDE:
+        raise ValueError(f"At most {MAX_EXCLUDE} item ids may be excluded, not {len(ids)}.")
+    return list(dict.fromkeys(ids))
 
 
 def as_json(result: Recommendations) -> dict:

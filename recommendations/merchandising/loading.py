@@ -18,6 +18,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from recommendations.models import Rule
+from recommendations.types import Action
 
 from .rules import RuleSpec
 
@@ -44,7 +45,24 @@ def clear_cache(**kwargs: Any) -> None:
 
 def _fetch(slot: str) -> list[RuleSpec]:
     rules = Rule.objects.filter(active=True).for_slot(slot).exclude(ends_at__lte=timezone.now())
-    return [rule.to_spec() for rule in rules.order_by("created", "pk")]
+    return [spec_of(rule) for rule in rules.order_by("created", "pk")]
+
+
+def spec_of(rule: Rule) -> RuleSpec:
+    """The immutable snapshot of a rule row that the serving path caches and applies."""
+    return RuleSpec(
+        action=Action(rule.action),
+        item_id=rule.item_id,
+        category=rule.category,
+        brand=rule.brand,
+        min_price=rule.min_price,
+        max_price=rule.max_price,
+        position=rule.position or 1,
+        weight=rule.weight or 0.0,
+        starts_at=rule.starts_at,
+        ends_at=rule.ends_at,
+        rule_id=rule.pk,
+    )
 
 
 post_save.connect(clear_cache, sender=Rule, dispatch_uid="recommendations.merchandising.cache")

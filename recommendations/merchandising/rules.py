@@ -34,20 +34,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from recommendations.catalog import ItemInfo
-from recommendations.serving.types import Candidate, Reason, ReasonKind
+from recommendations.types import Action, Candidate, Reason, ReasonKind
 
 #: ``Candidate.source`` of a pinned item that was not among the candidates.
 PINNED_SOURCE = "merchandising"
-
-
-class Action(StrEnum):
-    PIN = "pin"
-    BOOST = "boost"
-    BURY = "bury"
-    EXCLUDE = "exclude"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from .events import Event, EventKind, VisitorLink
 from .merchandising import Rule
 from .quarantine import QuarantineCount, QuarantinedVisitor, QuarantineReason
-from .registry import ModelVersion, Scenario, TrainingRun
+from .registry import ModelVersion, TrainingRun
 from .serving import PrecomputedList
 
 __all__ = [
@@ -15,7 +15,6 @@ __all__ = [
     "QuarantineReason",
     "QuarantinedVisitor",
     "Rule",
-    "Scenario",
     "TrainingRun",
     "VisitorLink",
 ]

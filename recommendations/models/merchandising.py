@@ -1,6 +1,6 @@
 """Merchandiser rules: pin, boost, bury or exclude items in the recommendations a slot shows.
 
-The rows are edited in admin and read at serve time as :class:`RuleSpec` snapshots (see
+The rows are edited in admin and read at serve time as ``RuleSpec`` snapshots (see
 ``recommendations.merchandising``). Items are named by the host's product key as text, like
 events, so a rule can be set up for a product before it is imported and never blocks deleting one.
 """
@@ -16,8 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from recommendations.merchandising.rules import Action, RuleSpec
-from recommendations.serving.types import Slot
+from recommendations.types import Action, Slot
 
 ACTION_CHOICES = [(action.value, action.value.capitalize()) for action in Action]
 SLOT_CHOICES = [(slot.value, slot.value.replace("-", " ").capitalize()) for slot in Slot]
@@ -240,22 +239,6 @@ class Rule(models.Model):
         if self.max_price is None:
             return f"priced from {self.min_price}"
         return f"priced {self.min_price} to {self.max_price}"
-
-    def to_spec(self) -> RuleSpec:
-        """The immutable snapshot the serving path caches and applies."""
-        return RuleSpec(
-            action=Action(self.action),
-            item_id=self.item_id,
-            category=self.category,
-            brand=self.brand,
-            min_price=self.min_price,
-            max_price=self.max_price,
-            position=self.position or 1,
-            weight=self.weight or 0.0,
-            starts_at=self.starts_at,
-            ends_at=self.ends_at,
-            rule_id=self.pk,
-        )
 
 
 def _either(kinds: list[str]) -> str:

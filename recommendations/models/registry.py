@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.functional import LazyObject, empty
 
 from recommendations.conf import app_settings
+from recommendations.types import Scenario
 
 #: The validation metric every promotion decision is made on.
 METRIC = "ndcg@10"
@@ -56,13 +57,6 @@ def _reset_storage(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_reset_storage)
-
-
-class Scenario(models.TextChoices):
-    FOR_YOU = "for_you", "For you"
-    SIMILAR_ITEM = "similar_item", "Similar items"
-    BOUGHT_TOGETHER = "bought_together", "Bought together"
-    TRENDING = "trending", "Trending"
 
 
 class TrainingRun(models.Model):

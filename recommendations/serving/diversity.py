@@ -6,8 +6,7 @@ import math
 from collections.abc import Mapping
 
 from recommendations.catalog import ItemInfo
-
-from .types import Candidate, ReasonKind
+from recommendations.types import Candidate, ReasonKind
 
 
 def cap_categories(

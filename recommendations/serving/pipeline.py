@@ -21,21 +21,25 @@ from recommendations.catalog import ItemInfo, get_catalog
 from recommendations.conf import app_settings
 from recommendations.merchandising.loading import load_rules
 from recommendations.merchandising.rules import apply_rules, pinned_item_ids
+from recommendations.stores import CONTENT_LABEL, RankedList
+from recommendations.types import Candidate, Reason, ReasonKind, Relation, Scenario, Slot
 
 from . import catalog_cache, sources
 from .diversity import cap_categories
 from .models import active_models
 from .reasons import ITEM_REASONS, reason_text
-from .stores import CONTENT_LABEL, RankedList
-from .types import Candidate, Reason, ReasonKind, Slot
 
 logger = logging.getLogger("recommendations.serving")
 
 _NOT_BACKFILLED = {Slot.RECENTLY_VIEWED, Slot.BUY_AGAIN}
+#: Sources of the backfill stages: a list made only of these is not what the slot's model says.
+BACKFILL_SOURCES = frozenset({"trending", "popular", "catalogue"})
+#: The most item ids one request may exclude (the API's ``exclude``, a page's earlier lists).
+MAX_EXCLUDE = 200
 _RELATION = {
-    Slot.SIMILAR: ("similar", ReasonKind.SIMILAR),
-    Slot.ALSO_VIEWED: ("also-viewed", ReasonKind.BECAUSE_VIEWED),
-    Slot.BOUGHT_TOGETHER: ("bought-together", ReasonKind.BOUGHT_TOGETHER),
+    Slot.SIMILAR: (Relation.SIMILAR, ReasonKind.SIMILAR),
+    Slot.ALSO_VIEWED: (Relation.ALSO_VIEWED, ReasonKind.BECAUSE_VIEWED),
+    Slot.BOUGHT_TOGETHER: (Relation.BOUGHT_TOGETHER, ReasonKind.BOUGHT_TOGETHER),
 }
 
 
@@ -68,6 +72,16 @@ class Recommendations:
     def __len__(self) -> int:
         return len(self.items)
 
+    @property
+    def fallback_only(self) -> bool:
+        """Every item came from backfill (trending, popular, the catalogue), none from what the
+        slot is about: a heading such as "Often bought together" would not be true of it."""
+        return (
+            self.slot is not Slot.TRENDING
+            and bool(self.items)
+            and set(self.sources) <= BACKFILL_SOURCES
+        )
+
     def __iter__(self) -> Iterator[Recommended]:
         return iter(self.items)
 
@@ -83,12 +97,23 @@ def clamp_limit(limit: int | None) -> int:
 
 
 def recommend(
-    slot: Slot | str, audience: Audience, *, item_id: str | None = None, limit: int | None = None
+    slot: Slot | str,
+    audience: Audience,
+    *,
+    item_id: str | None = None,
+    limit: int | None = None,
+    exclude: Iterable[str] = (),
 ) -> Recommendations:
-    """Exactly ``limit`` recommendations for ``audience`` in ``slot`` when the catalogue allows."""
+    """Exactly ``limit`` recommendations for ``audience`` in ``slot`` when the catalogue allows.
+
+    ``exclude`` is an exact filter like the cart and the current item: the items other lists on
+    the same page already show (page-level exclusion). Candidate pools grow by its size, so the
+    list still reaches ``limit`` when enough other items are eligible.
+    """
     slot = Slot(slot)
     limit = clamp_limit(limit)
-    pool = limit * 4
+    page_excluded = {str(item) for item in exclude}
+    pool = limit * 4 + len(page_excluded)
     degraded = False
     try:
         primary = _gather(slot, audience, item_id, pool)
@@ -96,7 +121,7 @@ def recommend(
         logger.exception("Candidate sources failed for %s; serving popularity", slot)
         primary, degraded = [], True
     rules = load_rules(slot.value, timezone.now())
-    excluded = _excluded_ids(slot, audience, item_id)
+    excluded = _excluded_ids(slot, audience, item_id) | page_excluded
     catalog = catalog_cache.cache
 
     candidates = _merge(primary, [])
@@ -207,12 +232,12 @@ def _for_you(audience: Audience, pool: int) -> list[Candidate]:
     recent = sources.recent_items(
         user_id=audience.user_id, visitor_id=audience.visitor_id, limit=10
     )
-    model = active_models.get("for_you") if recent else None
+    model = active_models.get(Scenario.FOR_YOU) if recent else None
     if model is not None:
         candidates += _ranked(
             model.recommend(recent, pool), ReasonKind.PERSONALISED, f"model-{model.label}"
         )
-    fresh = _from_neighbours(recent[:5], "similar", ReasonKind.BECAUSE_VIEWED, pool)
+    fresh = _from_neighbours(recent[:5], Relation.SIMILAR, ReasonKind.BECAUSE_VIEWED, pool)
     return _best_of(fresh + candidates)[:pool]
 
 

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from django.utils.translation import gettext as _
 
 from recommendations.catalog import ItemInfo
-
-from .types import Reason, ReasonKind
+from recommendations.types import Reason, ReasonKind
 
 #: Reasons whose ``about`` is an item id (its title is shown).
 ITEM_REASONS = {

@@ -1,24 +1,55 @@
-"""Server-side rendering of a slot, shared by the template tag and anything else that embeds HTML."""
+"""Server-side rendering of a slot, shared by the template tag and anything else that embeds HTML.
+
+Lists on one page do not repeat each other: every slot rendered for a request remembers its items
+on the request (:func:`mark_on_page`), and later slots of the same request exclude them. A store's
+own product grids join in with ``{% recommendations_shown products %}``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 
 from django.core.cache import caches
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.template.loader import select_template
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from recommendations.conf import app_settings
+from recommendations.types import Slot
 
 from .audience import audience_for
-from .pipeline import UnknownItem, recommend
-from .types import Slot
+from .pipeline import MAX_EXCLUDE, UnknownItem, recommend
 
 logger = logging.getLogger("recommendations.serving")
 
 _PERSONAL = {Slot.FOR_YOU, Slot.RECENTLY_VIEWED, Slot.BUY_AGAIN}
+_ON_PAGE = "_recommendations_on_page"
+# Shared fragments are cached for every visitor, but a CSRF token is one visitor's: the fragment
+# is rendered with this marker in its place and each request gets its own token put in.
+_CSRF_MARKER = "recommendations-csrf-token-placeholder"
+
+
+def items_on_page(request: HttpRequest) -> list[str]:
+    """The item ids already shown on the page this request renders, in the order shown."""
+    shown = getattr(request, _ON_PAGE, None)
+    if shown is None:
+        shown = []
+        setattr(request, _ON_PAGE, shown)
+    return shown
+
+
+def mark_on_page(request: HttpRequest, item_ids: Iterable[str]) -> None:
+    """Remember items as shown on this page, so that later slots leave them out."""
+    shown = items_on_page(request)
+    known = set(shown)
+    for item_id in item_ids:
+        if item_id not in known:
+            shown.append(item_id)
+            known.add(item_id)
 
 
 def render_slot(
@@ -28,32 +59,82 @@ def render_slot(
     item_id: str | None = None,
     limit: int | None = None,
     title: str = "",
+    fallback_title: str | None = None,
+    exclude_shown: bool = True,
 ) -> SafeString:
+    """The slot's HTML, or "" when there is nothing truthful to show.
+
+    When no item comes from what the slot is about (a product nobody has bought with anything
+    yet gets only trending items), ``title`` would mislead: ``fallback_title`` is shown instead,
+    ``""`` hides the slot, and ``None`` (the default) says "Popular right now". With
+    ``exclude_shown`` the items other slots (or ``recommendations_shown``) put on this page are
+    left out, the most recent :data:`MAX_EXCLUDE` of them.
+    """
     try:
         slot_value = Slot(slot)
     except ValueError:
         raise ValueError(f"unknown recommendations slot {slot!r}") from None
+    excluded = items_on_page(request)[-MAX_EXCLUDE:] if exclude_shown else []
     audience = audience_for(request)
     shared = slot_value not in _PERSONAL and audience.user_id is None and not audience.cart_item_ids
-    cache_key = _cache_key(slot_value, item_id, limit, title) if shared else None
+    cache_key = (
+        _cache_key(slot_value, item_id, limit, title, fallback_title, request.path, excluded)
+        if shared
+        else None
+    )
     cache = caches["default"]
-    if cache_key is not None and (html := cache.get(cache_key)) is not None:
-        return mark_safe(html)
+    cached = cache.get(cache_key) if cache_key is not None else None
+    if isinstance(cached, tuple) and len(cached) == 2:
+        html, shown = cached
+        mark_on_page(request, shown)
+        return _with_csrf(html, request)
     try:
-        result = recommend(slot_value, audience, item_id=item_id, limit=limit)
+        result = recommend(slot_value, audience, item_id=item_id, limit=limit, exclude=excluded)
     except UnknownItem:
         logger.warning("Slot %s asked for unknown item %r", slot_value, item_id)
         return SafeString("")
-    html = select_template(
-        [f"recommendations/slots/{slot_value.value}.html", "recommendations/slot.html"]
-    ).render({"recommendations": result, "slot": slot_value.value, "title": title}, request)
+    heading = title
+    if result.fallback_only:
+        heading = _("Popular right now") if fallback_title is None else fallback_title
+    if result.fallback_only and not heading:
+        html, shown = "", []
+    else:
+        html = select_template(
+            [f"recommendations/slots/{slot_value.value}.html", "recommendations/slot.html"]
+        ).render(
+            {
+                "recommendations": result,
+                "slot": slot_value.value,
+                "title": heading,
+                "csrf_token": _CSRF_MARKER,
+            },
+            request,
+        )
+        shown = [r.item.item_id for r in result.items]
+    mark_on_page(request, shown)
     if cache_key is not None:
-        cache.set(cache_key, html, app_settings.TEMPLATE_CACHE_SECONDS)
+        cache.set(cache_key, (html, shown), app_settings.TEMPLATE_CACHE_SECONDS)
+    return _with_csrf(html, request)
+
+
+def _with_csrf(html: str, request: HttpRequest) -> SafeString:
+    if _CSRF_MARKER in html:
+        html = html.replace(_CSRF_MARKER, get_token(request))
     return mark_safe(html)
 
 
-def _cache_key(slot: Slot, item_id: str | None, limit: int | None, title: str) -> str:
+def _cache_key(
+    slot: Slot,
+    item_id: str | None,
+    limit: int | None,
+    title: str,
+    fallback_title: str | None,
+    path: str,
+    excluded: list[str],
+) -> str:
+    excluded_part = ",".join(sorted(excluded))
     digest = hashlib.blake2s(
-        f"{slot}|{item_id}|{limit}|{title}".encode(), digest_size=12
+        f"{slot}|{item_id}|{limit}|{title}|{fallback_title}|{path}|{excluded_part}".encode(),
+        digest_size=12,
     ).hexdigest()
     return f"recommendations:slot:{digest}"

@@ -1,9 +1,10 @@
-"""Telling bots from people: user agents, headless-browser markers and request bursts.
+"""Bursts: a visitor making more tracked requests than a person could is treated as a bot.
 
-:func:`detect` is the default of the adapter's ``is_bot``; it never raises and never waits long:
-user agent checks are regular expressions (answers cached per agent string) and the burst count is
-one pipelined Redis round trip in services mode, or an in-process counter in embedded mode and
-while Redis is down (each process then counts on its own, which only makes the limit looser).
+The user-agent checks are the adapter's policy (:mod:`recommendations.policies`); this is
+tracking's own mechanism, so it applies whatever the adapter answers. It never raises and never
+waits long: one pipelined Redis round trip in services mode, or an in-process counter in embedded
+mode and while Redis is down (each process then counts on its own, which only makes the limit
+looser).
 """
 
 from __future__ import annotations
@@ -12,89 +13,13 @@ import enum
 import logging
 import threading
 import time
-from functools import lru_cache
 
 import redis
-from crawlerdetect import CrawlerDetect
-from django.http import HttpRequest
 
 from recommendations import redis_client
 from recommendations.conf import app_settings
-from recommendations.models.quarantine import QuarantineReason
 
 logger = logging.getLogger("recommendations.tracking")
-
-#: Set on the request once it has been judged: the reason, or "" for a person.
-VERDICT_ATTR = "_recommendations_bot_reason"
-
-#: Set on the request whose burst crossed the limit, so its visitor is flagged once.
-TRIPPED_ATTR = "_recommendations_burst_tripped"
-
-#: Only this much of a user agent is examined, so a huge header cannot make matching slow.
-USER_AGENT_MAX = 512
-
-#: Automation that announces itself in the user agent or in the client-hint brands
-#: (Chrome's headless mode sends ``"HeadlessChrome"`` as a ``Sec-CH-UA`` brand).
-HEADLESS_MARKERS = (
-    "headless",
-    "phantomjs",
-    "slimerjs",
-    "puppeteer",
-    "playwright",
-    "selenium",
-    "webdriver",
-    "nightmare",
-    "zombie.js",
-)
-
-_crawlers = CrawlerDetect()
-
-
-def detect(request: HttpRequest) -> str | None:
-    """Why the request looks automated (a :class:`QuarantineReason` value), or None.
-
-    Judged once per request and remembered on it, so a request that records several events
-    counts once towards its visitor's burst.
-    """
-    verdict = getattr(request, VERDICT_ATTR, None)
-    if verdict is None:
-        verdict = _judge(request) or ""
-        setattr(request, VERDICT_ATTR, verdict)
-    return verdict or None
-
-
-def _judge(request: HttpRequest) -> str | None:
-    if not app_settings.BOT_DETECTION:
-        return None
-    headers = request.headers
-    reason = agent_reason(
-        headers.get("User-Agent", "")[:USER_AGENT_MAX],
-        headers.get("Sec-CH-UA", "")[:USER_AGENT_MAX],
-    )
-    if reason is not None:
-        return reason
-    from .identity import identity_for
-
-    burst = count_request(identity_for(request).visitor_id)
-    if burst is Burst.NONE:
-        return None
-    if burst is Burst.TRIPPED:
-        setattr(request, TRIPPED_ATTR, True)
-    return QuarantineReason.BURST.value
-
-
-@lru_cache(maxsize=4096)
-def agent_reason(user_agent: str, client_hints: str = "") -> str | None:
-    """``headless`` or ``crawler`` for an automated user agent, None for a browser (or none at
-    all: API clients and tests often send no user agent, and refusing them would lose people)."""
-    lowered = user_agent.lower()
-    if any(marker in lowered for marker in HEADLESS_MARKERS) or (
-        "headless" in client_hints.lower()
-    ):
-        return QuarantineReason.HEADLESS.value
-    if lowered.strip() and _crawlers.is_crawler(user_agent):
-        return QuarantineReason.CRAWLER.value
-    return None
 
 
 # --- Bursts --------------------------------------------------------------------------------------

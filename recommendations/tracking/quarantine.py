@@ -18,18 +18,22 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from recommendations.catalog import get_catalog
+from recommendations.conf import app_settings
 from recommendations.models.quarantine import (
     QuarantineCount,
     QuarantinedVisitor,
     QuarantineReason,
 )
+from recommendations.policies import automated_reason
 
-from .bots import TRIPPED_ATTR, VERDICT_ATTR
+from .bots import Burst, count_request
+from .identity import identity_for
 
 logger = logging.getLogger("recommendations.tracking")
 
-#: Set on the request once the adapter has answered ``is_bot``.
-DECIDED_ATTR = "_recommendations_quarantined"
+#: Set on the request once it has been judged: the quarantine reason, or "" for a person.
+VERDICT_ATTR = "_recommendations_quarantined"
 
 _UPSERT_VENDORS = frozenset({"postgresql", "sqlite"})
 
@@ -38,29 +42,36 @@ def quarantined(request: HttpRequest, kinds: Iterable[int]) -> bool:
     """Whether the request's events (of ``kinds``, one entry per event) must not be stored; when
     so, they are counted in :class:`QuarantineCount` instead.
 
-    The adapter's ``is_bot`` is asked once per request; an adapter that raises is logged and the
-    request is treated as a person's, so tracking never fails a page.
+    Judged once per request, so a request that records several events counts once towards its
+    visitor's burst: first the adapter's ``is_bot`` (an adapter that raises is logged and the
+    request treated as a person's, so tracking never fails a page), then the visitor's burst.
     """
-    from recommendations.catalog import get_catalog
-
-    decided = getattr(request, DECIDED_ATTR, None)
-    if decided is None:
-        try:
-            decided = bool(get_catalog().is_bot(request))
-        except Exception:
-            logger.exception("The catalogue adapter's is_bot() failed; tracking the request")
-            decided = False
-        setattr(request, DECIDED_ATTR, decided)
-    if not decided:
+    reason = getattr(request, VERDICT_ATTR, None)
+    if reason is None:
+        reason = _judge(request)
+        setattr(request, VERDICT_ATTR, reason)
+    if not reason:
         return False
-    reason = getattr(request, VERDICT_ATTR, "") or QuarantineReason.ADAPTER.value
     counts = Counter(int(kind) for kind in kinds)
     day = timezone.localdate()
     transaction.on_commit(lambda: add_counts(day, reason, counts), robust=True)
-    if getattr(request, TRIPPED_ATTR, False):
-        setattr(request, TRIPPED_ATTR, False)
-        _flag_visitor(request, reason)
     return True
+
+
+def _judge(request: HttpRequest) -> str:
+    try:
+        if get_catalog().is_bot(request):
+            return automated_reason(request) or QuarantineReason.ADAPTER.value
+    except Exception:
+        logger.exception("The catalogue adapter's is_bot() failed; tracking the request")
+    if not app_settings.BOT_DETECTION:
+        return ""
+    burst = count_request(identity_for(request).visitor_id)
+    if burst is Burst.NONE:
+        return ""
+    if burst is Burst.TRIPPED:
+        _flag_visitor(request, QuarantineReason.BURST.value)
+    return QuarantineReason.BURST.value
 
 
 def add_counts(day: date, reason: str, counts: Counter[int]) -> None:
@@ -110,8 +121,6 @@ def _increment(day: date, reason: str, kind: int, n: int) -> None:
 def _flag_visitor(request: HttpRequest, reason: str) -> None:
     """Remember the bursting visitor (and user) so training leaves out what they did before the
     burst became visible; written once per burst, after commit, never raising."""
-    from .identity import identity_for
-
     identity = identity_for(request)
     visitor_id, user_id = identity.visitor_id, identity.user_id
 
@@ -125,14 +134,3 @@ def _flag_visitor(request: HttpRequest, reason: str) -> None:
             logger.exception("Could not flag a bursting visitor")
 
     transaction.on_commit(write, robust=True)
-
-
-def flagged_user_keys() -> set[str]:
-    """Training's user keys of flagged visitors: ``"v:<visitor>"``, and ``"<user id>"`` when one
-    was signed in."""
-    keys: set[str] = set()
-    for visitor_id, user_id in QuarantinedVisitor.objects.values_list("visitor_id", "user_id"):
-        keys.add(f"v:{visitor_id}")
-        if user_id is not None:
-            keys.add(str(user_id))
-    return keys

@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from recommendations.catalog import ItemInfo
-from recommendations.merchandising.rules import Action, RuleSpec
-from recommendations.serving.types import Candidate, Reason, ReasonKind
+from recommendations.merchandising.rules import RuleSpec
+from recommendations.types import Action, Candidate, Reason, ReasonKind
 
 
 def candidates(*item_ids: str) -> list[Candidate]:

@@ -8,9 +8,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
-from recommendations.merchandising.rules import Action
 from recommendations.models import Rule
-from recommendations.serving.types import Slot
+from recommendations.types import Action, Slot
 from tests.shop.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db

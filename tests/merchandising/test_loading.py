@@ -11,9 +11,9 @@ from django.utils import timezone
 from recommendations.catalog import get_catalog
 from recommendations.merchandising import loading
 from recommendations.merchandising.loading import load_rules
-from recommendations.merchandising.rules import Action, apply_rules, pinned_item_ids
+from recommendations.merchandising.rules import apply_rules, pinned_item_ids
 from recommendations.models import Rule
-from recommendations.serving.types import Candidate, Reason, ReasonKind, Slot
+from recommendations.types import Action, Candidate, Reason, ReasonKind, Slot
 from tests.shop.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db

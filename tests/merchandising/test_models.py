@@ -10,9 +10,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from recommendations.merchandising.rules import Action, RuleSpec
+from recommendations.merchandising.loading import spec_of
+from recommendations.merchandising.rules import RuleSpec
 from recommendations.models import Rule
-from recommendations.serving.types import Slot
+from recommendations.types import Action, Slot
 
 pytestmark = pytest.mark.django_db  # validation checks the constraints against the database
 
@@ -166,13 +167,13 @@ def test_summary_reads_as_a_sentence(fields, summary):
     assert Rule(name="Rule", **fields).summary == summary
 
 
-def test_to_spec_snapshots_the_rule():
+def test_a_rule_row_snapshots_to_its_spec():
     start = timezone.now()
     rule = Rule.objects.create(
         name="Launch", action=Action.PIN, item_id="42", position=2, starts_at=start
     )
-    assert rule.to_spec() == RuleSpec(
+    assert spec_of(rule) == RuleSpec(
         Action.PIN, item_id="42", position=2, starts_at=start, rule_id=rule.pk
     )
-    boost = Rule(action=Action.BOOST, brand="Acme", weight=0.5, max_price=None).to_spec()
+    boost = spec_of(Rule(action=Action.BOOST, brand="Acme", weight=0.5, max_price=None))
     assert (boost.action, boost.brand, boost.weight) == (Action.BOOST, "Acme", 0.5)

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recommendations.catalog import ItemInfo
-from recommendations.merchandising.rules import Action, RuleSpec, apply_rules
-from recommendations.serving.types import Candidate, Reason, ReasonKind
+from recommendations.merchandising.rules import RuleSpec, apply_rules
+from recommendations.types import Action, Candidate, Reason, ReasonKind
 
 ITEM_IDS = [str(n) for n in range(12)]
 CATEGORIES = ["Mugs", "Teapots", "Plates"]

@@ -14,7 +14,7 @@ from recommendations.merchandising.rules import (
     apply_rules,
     pinned_item_ids,
 )
-from recommendations.serving.types import Candidate, Reason, ReasonKind
+from recommendations.types import Candidate, Reason, ReasonKind
 
 from .helpers import boost, bury, candidates, catalogue, exclude, ids, pin
 

@@ -22,8 +22,8 @@ from django.urls import reverse
 from recommendations import redis_client
 from recommendations.conf import app_settings
 from recommendations.serving import catalog_cache
-from recommendations.serving.stores import get_store
-from recommendations.serving.types import Slot
+from recommendations.stores import get_store
+from recommendations.types import Slot
 from tests.quickstart.catalogue.models import Category, Product
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from recommendations.models import Event, EventKind
-from recommendations.serving.stores import get_store
+from recommendations.stores import get_store
 
 from .conftest import ids
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from recommendations.merchandising.attribution import slot_performance
 from recommendations.models import Event, EventKind
 from recommendations.serving.pipeline import Audience, recommend
-from recommendations.serving.types import Slot
+from recommendations.types import Slot
 
 pytestmark = pytest.mark.django_db
 

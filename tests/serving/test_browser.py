@@ -9,7 +9,7 @@ import time
 import pytest
 
 from recommendations.models import Event, EventKind
-from recommendations.serving.stores import get_store
+from recommendations.stores import get_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

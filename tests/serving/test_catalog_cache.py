@@ -9,8 +9,8 @@ from django.urls import reverse
 from recommendations.catalog import items_changed
 from recommendations.serving.catalog_cache import cache
 from recommendations.serving.pipeline import Audience, recommend
-from recommendations.serving.stores import get_store
-from recommendations.serving.types import Slot
+from recommendations.stores import get_store
+from recommendations.types import Slot
 from shop.models import Product
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -13,8 +13,8 @@ from django.db.models.signals import post_save
 from recommendations.precompute import refresh_content_neighbours
 from recommendations.receivers import _ContentBatch
 from recommendations.serving.pipeline import Audience, recommend
-from recommendations.serving.stores import CONTENT_LABEL, get_store
-from recommendations.serving.types import ReasonKind, Slot
+from recommendations.stores import CONTENT_LABEL, get_store
+from recommendations.types import ReasonKind, Slot
 from shop.models import Category, Product
 from tests.processes import ROOT, child_env, stop, wait_for
 

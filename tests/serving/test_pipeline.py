@@ -6,10 +6,10 @@ import pytest
 
 from recommendations.models import EventKind, Rule
 from recommendations.serving.pipeline import Audience, UnknownItem, recommend
-from recommendations.serving.stores import get_store
-from recommendations.serving.types import ReasonKind, Slot
+from recommendations.stores import get_store
 from recommendations.tracking.records import EventRecord
 from recommendations.tracking.sinks import deliver
+from recommendations.types import ReasonKind, Slot
 
 from .conftest import ids
 

@@ -13,10 +13,10 @@ from recommendations import registry
 from recommendations.models import Event, EventKind
 from recommendations.serving.models import active_models
 from recommendations.serving.pipeline import Audience, recommend
-from recommendations.serving.types import ReasonKind, Slot
 from recommendations.tracking.records import EventRecord
 from recommendations.tracking.sinks import deliver
 from recommendations.training import train
+from recommendations.types import ReasonKind, Slot
 from shop.models import Category, Product
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from recommendations.models import Event, EventKind
-from recommendations.serving.stores import get_store
+from recommendations.stores import get_store
 from recommendations.tasks import cleanup_events, refresh_trending
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
 
-from recommendations.serving.stores import get_store
+from recommendations.stores import get_store
 
 from .conftest import ids
 

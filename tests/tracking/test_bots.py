@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from recommendations import redis_client, training
 from recommendations.catalog import get_catalog
-from recommendations.checks import check_bot_settings
+from recommendations.checks import check_settings
 from recommendations.models import (
     Event,
     EventKind,
@@ -28,8 +28,9 @@ from recommendations.models import (
     QuarantinedVisitor,
     QuarantineReason,
 )
+from recommendations.policies import agent_reason
 from recommendations.tracking import bots
-from recommendations.tracking.bots import Burst, agent_reason, count_request
+from recommendations.tracking.bots import Burst, count_request
 from recommendations.tracking.quarantine import add_counts
 from shop.catalog import ShopCatalog
 from tests.processes import free_port
@@ -334,13 +335,14 @@ def test_admin_lists_flagged_visitors_by_user_name(admin_client):
     assert QuarantineReason.BURST.label in response.content.decode()
 
 
-def test_e020_invalid_bot_settings(settings):
+def test_invalid_bot_settings_fail_the_settings_check(settings):
+    """Formerly E020; the bot keys now have rules like every other key (E030/E031)."""
     settings.RECOMMENDATIONS = {
         **settings.RECOMMENDATIONS,
         "BOT_BURST_LIMIT": 0,
         "BOT_BURST_WINDOW": 0.5,
     }
-    messages = check_bot_settings()
-    assert [m.id for m in messages] == ["recommendations.E020"] * 2
+    messages = check_settings()
+    assert [m.id for m in messages] == ["recommendations.E031", "recommendations.E030"]
     assert all(isinstance(m, checks.Error) for m in messages)
     assert "BOT_BURST_LIMIT" in messages[0].msg and "BOT_BURST_WINDOW" in messages[1].msg

@@ -30,8 +30,8 @@ def test_e001_unknown_setting(settings):
     assert "BEACON_MAX_EVENT" in error.msg
 
 
-def test_e001_wrong_type(settings):
-    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "BEACON_MAX_EVENTS": "100"}
+def test_e001_not_a_dict(settings):
+    settings.RECOMMENDATIONS = [("BEACON_MAX_EVENTS", 100)]
     assert ids(check_settings()) == ["recommendations.E001"]
 
 

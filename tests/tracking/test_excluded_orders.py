@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from recommendations import registry, training
 from recommendations.models import Event, EventKind
-from recommendations.registry import latest_state
+from recommendations.training import latest_state
 from shop.catalog import ShopCatalog
 from shop.models import Order
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from recommendations.models import Event, EventKind
-from recommendations.serving.stores import RankedList, get_store
+from recommendations.stores import RankedList, get_store
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 N_ITEMS = 30
@@ -141,13 +141,13 @@ def reject_next_for_you(monkeypatch, seed: int = 8):
     from recommendations.engine.selection import candidate_for
 
     weak = candidate_for("popularity", {}, "cpu")
-    real = training.incremental_candidates
+    real = training.references.incremental_candidates
     monkeypatch.setattr(
-        training,
+        training.references,
         "incremental_candidates",
         lambda references: {**real(references), "for_you": [weak]},
     )
     new_traffic(seed=seed)
     result = training.train("incremental")
-    monkeypatch.setattr(training, "incremental_candidates", real)
+    monkeypatch.setattr(training.references, "incremental_candidates", real)
     return next(o for o in result.scenarios if o.scenario == "for_you")

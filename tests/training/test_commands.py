@@ -217,3 +217,20 @@ def test_rollback_to_a_rejected_version_needs_force(
         output = run("recommendations_rollback", "for_you", "--to", target, "--force")
     assert f"for_you: {outcome.version} is active" in output
     assert "overriding the gate's rejection" in output
+
+
+@pytest.mark.django_db
+def test_rollback_accepts_the_slot_spelling_and_names_the_choices(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "PROMOTION_TOLERANCE": 1.0}
+    make_events(seed=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        run("recommendations_train", "--full")
+        first = active_version("for_you")
+        make_events(seed=2, first_user=5000)
+        run("recommendations_train", "--full")
+        output = run("recommendations_rollback", "for-you")
+    assert f"for_you: {first.version} is active" in output
+    with pytest.raises(CommandError, match="unknown scenario 'foryou'; expected one of for_you"):
+        run("recommendations_rollback", "foryou")

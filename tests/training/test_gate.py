@@ -17,7 +17,8 @@ from recommendations.engine.selection import Candidate, candidate_for
 from recommendations.models import Event, ModelVersion
 from recommendations.registry import RegistryError, active_version, rollback
 from recommendations.retention import delete_expired_events
-from recommendations.training import GATED_SCENARIOS, train
+from recommendations.training import train
+from recommendations.types import GATED_SCENARIOS
 
 from .helpers import FIRST_USER, make_events, new_traffic, reject_next_for_you
 
@@ -69,9 +70,9 @@ def test_a_candidate_trained_on_shuffled_item_ids_is_rejected(
             return super().fit(matrix[:, order])
 
     shuffled = Candidate("shuffled", lambda: ShuffledItems(regularization=50.0, device="cpu"))
-    real = training.incremental_candidates
+    real = training.references.incremental_candidates
     monkeypatch.setattr(
-        training,
+        training.references,
         "incremental_candidates",
         lambda references: {**real(references), "for_you": [shuffled]},
     )
@@ -136,20 +137,20 @@ def test_small_drops_in_a_row_are_measured_against_the_best_recent_version(
     make_events()
     _trained(django_capture_on_commit_callbacks)
     best = active_version("for_you")
-    real = training.incremental_candidates
+    real = training.references.incremental_candidates
 
     def weaker(neighbours: int):
         candidate = candidate_for("itemknn", {"neighbours": neighbours}, "cpu")
         return lambda references: {**real(references), "for_you": [candidate]}
 
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "PROMOTION_TOLERANCE": 1.0}
-    monkeypatch.setattr(training, "incremental_candidates", weaker(1))
+    monkeypatch.setattr(training.references, "incremental_candidates", weaker(1))
     new_traffic(seed=5)
     forced = _outcomes(_trained(django_capture_on_commit_callbacks, "incremental"))["for_you"]
     assert forced.promoted and forced.reference_metric > forced.metric / 0.98
 
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "PROMOTION_TOLERANCE": 0.02}
-    monkeypatch.setattr(training, "incremental_candidates", weaker(1))
+    monkeypatch.setattr(training.references, "incremental_candidates", weaker(1))
     new_traffic(seed=6)
     outcome = _outcomes(_trained(django_capture_on_commit_callbacks, "incremental"))["for_you"]
 

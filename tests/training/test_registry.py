@@ -154,7 +154,8 @@ def test_old_versions_are_pruned_with_their_files(two_trainings):
 
 def test_old_runs_and_states_are_pruned(django_capture_on_commit_callbacks):
     from recommendations.models import TrainingRun
-    from recommendations.registry import latest_state, prune_runs
+    from recommendations.registry import prune_runs
+    from recommendations.training import latest_state
 
     TrainingRun.objects.bulk_create([TrainingRun(kind="full", status="skipped") for _ in range(3)])
     make_events(n_users=30)

@@ -16,8 +16,9 @@ from recommendations.engine.artifacts import save_artifact
 from recommendations.engine.data import build_interactions
 from recommendations.engine.models import ALS, Popularity
 from recommendations.models import ModelVersion
-from recommendations.registry import active_version, latest_state, rollback
-from recommendations.training import _warm_start, train
+from recommendations.registry import active_version, rollback
+from recommendations.training import latest_state, train
+from recommendations.training.run import _warm_start
 
 from .helpers import FIRST_USER, make_events, stored, stored_keys
 
@@ -154,7 +155,7 @@ def test_artifacts_and_precompute_work_where_torch_cannot_be_imported(trained, t
         import recommendations.precompute as precompute
         import recommendations.registry, recommendations.tasks, recommendations.serving.pipeline
         from recommendations.engine.artifacts import load_artifact, load_scorer
-        from recommendations.registry import TrainingState
+        from recommendations.training import TrainingState
 
         class Store:
             def __init__(self): self.lists = {{}}
@@ -167,8 +168,8 @@ def test_artifacts_and_precompute_work_where_torch_cannot_be_imported(trained, t
             scorer = load_scorer(artifact)
             top, _ = scorer.recommend([0, 1, 2], n=5)
             store = Store()
-            count = precompute._write_user_lists(store, "v", artifact, state, 10, True)
-            items = precompute._write_item_lists(store, "v", artifact, "similar", 10, True)
+            count = precompute.model_lists.write_user_lists(store, "v", artifact, state, 10, True)
+            items = precompute.model_lists.write_item_lists(store, "v", artifact, "similar", 10, True)
             written[name] = [len(top), count, items]
         print(json.dumps({{"written": written, "torch": sys.modules.get("torch") is not None}}))
         """

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from recommendations.models import Event, EventKind, ModelVersion, TrainingRun
-from recommendations.registry import active_version, latest_state, load_active_artifact
-from recommendations.training import TrainingBusy, train
+from recommendations.registry import active_version, load_active_artifact
+from recommendations.training import TrainingBusy, latest_state, train
 
 from .helpers import FIRST_USER, START, cluster_items, make_events, stored, stored_keys
 
@@ -126,8 +126,7 @@ def test_a_first_incremental_run_is_a_full_one(django_capture_on_commit_callback
 
 def test_incremental_equals_full_on_the_same_events():
     """The state merged from two reads equals the state of one read of everything."""
-    from recommendations.registry import TrainingState
-    from recommendations.training import merge, read_events
+    from recommendations.training import TrainingState, merge, read_events
 
     events = make_events(n_users=20)
     middle = events[len(events) // 2].pk
@@ -151,8 +150,7 @@ def test_incremental_equals_full_on_the_same_events():
 
 
 def test_decay_halves_an_event_one_half_life_older():
-    from recommendations.registry import TrainingState
-    from recommendations.training import EventBatch, merge
+    from recommendations.training import EventBatch, TrainingState, merge
 
     day = 86_400.0
     batch = EventBatch(
@@ -220,7 +218,7 @@ def test_excluded_users_are_left_out(monkeypatch, django_capture_on_commit_callb
     from recommendations import training
 
     make_events()
-    monkeypatch.setattr(training, "excluded_users", lambda: {str(FIRST_USER)})
+    monkeypatch.setattr(training.events, "excluded_users", lambda: {str(FIRST_USER)})
     with django_capture_on_commit_callbacks(execute=True):
         train("full")
     users = latest_state()[1].user_map.tolist()
@@ -238,7 +236,7 @@ def test_an_order_refunded_after_training_is_forgotten_by_the_next_run(
     refunded = f"{FIRST_USER}-0"
     assert refunded in latest_state()[1].order_keys.tolist()
 
-    monkeypatch.setattr(training, "excluded_orders", lambda: {refunded})
+    monkeypatch.setattr(training.events, "excluded_orders", lambda: {refunded})
     with django_capture_on_commit_callbacks(execute=True):
         result = train("incremental")
 

@@ -84,16 +84,9 @@ class Command(BaseCommand):
 
 def store_interactions(*, progress: bool = False) -> Any:
     """The store's events as the training matrix (same kind weights and cap as training)."""
-    from recommendations.conf import app_settings
-    from recommendations.engine.data import EventLog, MatrixConfig, build_interactions
-    from recommendations.registry import TrainingState
-    from recommendations.training import merge, read_events, tie_breaks
+    from recommendations.training import store_interactions as build
 
-    events = read_events(progress=progress)  # the bar goes to stderr; stdout stays one object
-    state = merge(TrainingState.empty(), events, app_settings.TRAINING_HALF_LIFE_DAYS)
-    if len(state) == 0:
+    interactions = build(progress=progress)  # the bar goes to stderr; stdout stays one object
+    if interactions is None:
         raise CommandError("the store has no events to evaluate on; pass --interactions FILE.csv")
-    users, items = state.user_keys[state.pair_users], state.item_keys[state.pair_items]
-    log = EventLog(users, items, state.pair_times + tie_breaks(users, items), state.pair_weights)
-    config = MatrixConfig(max_weight=app_settings.TRAINING_MAX_WEIGHT, pair_time="first")
-    return build_interactions(log, config)
+    return interactions

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommendations.models import Scenario
 from recommendations.registry import RegistryError, active_version, rollback
+from recommendations.types import Scenario
 
 
 class Command(BaseCommand):
@@ -17,7 +17,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("scenario", help=f"One of: {', '.join(Scenario.values)}.")
+        parser.add_argument(
+            "scenario",
+            help=f"One of: {', '.join(Scenario.values)} (the slot's spelling, e.g. for-you, too).",
+        )
         parser.add_argument("--to", type=int, metavar="ID", help="The model version id.")
         parser.add_argument(
             "--force",
@@ -26,11 +29,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        scenario = options["scenario"]
         try:
-            before = active_version(scenario) if scenario in Scenario.values else None
+            scenario = Scenario.parse(options["scenario"])
+            before = active_version(scenario)
             version = rollback(scenario, to=options["to"], force=options["force"])
-        except RegistryError as exc:
+        except (RegistryError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         was = f" (was {before.version})" if before else ""
         self.stdout.write(

@@ -1,6 +1,6 @@
 """Training: events in the database → the engine → gated versions in the registry.
 
-A run reads events into a :class:`~recommendations.registry.TrainingState` (one row per user and
+A run reads events into a :class:`~recommendations.training.state.TrainingState` (one row per user and
 item, weights summed), hands it to :func:`recommendations.engine.pipeline.train`, saves one
 :class:`~recommendations.models.ModelVersion` per scenario and lets the gate promote or reject
 each. A *full* run reads every event and numbers users and items afresh. An *incremental* run reads
@@ -13,6 +13,7 @@ This module imports torch (through the engine); tasks and commands import it, we
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import zlib
@@ -23,31 +24,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, FloatField, Func, Max, Min
-from django.db.models.fields.json import KT
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from .catalog import get_catalog
-from .conf import app_settings
-from .engine.artifacts import Artifact, save_artifact
-from .engine.data import SECONDS_PER_DAY, EventLog, MatrixConfig
-from .engine.indexmap import IndexMap
-from .models import Event, EventKind, ModelVersion, TrainingRun
-from .models.registry import METRIC, Scenario
-from .precompute import refresh_also_viewed
-from .registry import (
-    TrainingState,
+from recommendations.conf import app_settings
+from recommendations.engine.artifacts import Artifact, save_artifact
+from recommendations.engine.data import EventLog, Interactions, MatrixConfig, build_interactions
+from recommendations.engine.indexmap import IndexMap
+from recommendations.models import Event, EventKind, ModelVersion, TrainingRun
+from recommendations.models.registry import METRIC
+from recommendations.registry import (
     active_version,
     judge,
-    latest_state,
     load_version_artifact,
     prune_runs,
     prune_versions,
 )
+from recommendations.signals import training_state_saved
+from recommendations.types import GATED_SCENARIOS, Scenario
+
+from . import events, references
+from .references import CONTENT_FAMILIES, candidate_for_version
+from .state import TrainingState, latest_state, merge
 
 logger = logging.getLogger("recommendations.training")
 
@@ -58,23 +58,6 @@ VALIDATION_MIN_ITEMS = 3
 
 class TrainingBusy(RuntimeError):
     """Another training run holds the lock."""
-
-
-# --- Hooks ---------------------------------------------------------------------------------------
-
-
-def excluded_users() -> set[str]:
-    """User keys (``"42"`` for user 42, ``"v:<visitor id>"`` for a visitor) whose behaviour must
-    not train models: accounts flagged as bots or fraud. Applied at every run, so clearing a flag
-    brings the user back. Asks the catalogue adapter (default: visitors flagged for bursts)."""
-    return get_catalog().excluded_users()
-
-
-def excluded_orders() -> set[str]:
-    """Order ids (as text) whose purchases must not count: refunded or cancelled orders. Applied
-    when events are read; an order excluded after a run read it makes the next run a full one.
-    Asks the catalogue adapter (the store knows its refunds)."""
-    return get_catalog().excluded_orders()
 
 
 # --- Results -------------------------------------------------------------------------------------
@@ -126,260 +109,6 @@ class TrainingResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# --- Reading events ------------------------------------------------------------------------------
-
-
-class UnixSeconds(Func):
-    """A datetime column as Unix seconds, computed by the database: converting half a million
-    datetimes in Python costs seconds on SQLite. Other vendors read datetimes."""
-
-    output_field = FloatField()
-    vendors = ("sqlite", "postgresql", "mysql")
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        template = "((julianday(%(expressions)s) - 2440587.5) * 86400.0)"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-    def as_mysql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler, connection, template="UNIX_TIMESTAMP(%(expressions)s)", **extra
-        )
-
-
-@dataclass
-class EventBatch:
-    """Events as columns: user key, item key, Unix time, weight (kind weight x explicit weight,
-    not decayed), whether it was a view, and the order id of purchases (else "")."""
-
-    users: np.ndarray
-    items: np.ndarray
-    times: np.ndarray
-    weights: np.ndarray
-    views: np.ndarray
-    orders: np.ndarray
-    last_id: int | None
-
-    def __len__(self) -> int:
-        return len(self.users)
-
-    def select(self, mask: np.ndarray) -> EventBatch:
-        return EventBatch(
-            *(getattr(self, name)[mask] for name in _BATCH_COLUMNS), last_id=self.last_id
-        )
-
-
-_BATCH_COLUMNS = ("users", "items", "times", "weights", "views", "orders")
-
-
-def kind_weights() -> dict[int, float]:
-    """``TRAINING_WEIGHTS`` keyed by event kind number."""
-    weights = {}
-    for name, weight in app_settings.TRAINING_WEIGHTS.items():
-        try:
-            weights[int(EventKind.from_name(name))] = float(weight)
-        except KeyError:
-            raise ImproperlyConfigured(
-                f"RECOMMENDATIONS['TRAINING_WEIGHTS'] names an unknown event kind {name!r}; "
-                f"known: {', '.join(EventKind.names())}"
-            ) from None
-    return weights
-
-
-def read_events(
-    since_id: int | None = None, until_id: int | None = None, *, progress: bool = False
-) -> EventBatch:
-    """Events with ``since_id < pk <= until_id`` in chunks of ``TRAINING_READ_CHUNK``, as plain
-    values (no model instances, no JSON decoding: the order id is extracted by the database)."""
-    weights = kind_weights()
-    kinds = sorted(set(weights) | {int(EventKind.VIEW), int(EventKind.PURCHASE)})
-    # ``kind + 0`` keeps SQLite on the primary key range instead of the kind index, which would
-    # sort every remaining event of those kinds for each chunk.
-    query = (
-        Event.objects.alias(kind_number=F("kind") + 0)
-        .filter(kind_number__in=kinds)
-        .exclude(item_id="")
-        .annotate(order=KT("context__order"))
-    )
-    epoch = connection.vendor in UnixSeconds.vendors
-    if epoch:
-        query = query.annotate(seconds=UnixSeconds("ts"))
-    columns = ("pk", "user_id", "visitor_id", "item_id", "kind", "value")
-    columns += ("seconds" if epoch else "ts", "order")
-    chunk = int(app_settings.TRAINING_READ_CHUNK)
-    table = np.zeros(max(EventKind.values) + 1)
-    for kind, weight in weights.items():
-        table[kind] = weight
-    ids = Event.objects.filter(pk__gt=since_id or 0)
-    if until_id is not None:
-        ids = ids.filter(pk__lte=until_id)
-    bounds = ids.aggregate(low=Min("pk"), high=Max("pk"))
-    parts: list[EventBatch] = []
-    total = (bounds["high"] - bounds["low"] + 1) if bounds["low"] is not None else 0
-    with tqdm(total=total, desc="Reading events", disable=not progress, leave=False) as bar:
-        low = (bounds["low"] or 1) - 1
-        while bounds["high"] is not None and low < bounds["high"]:
-            high = min(low + chunk, bounds["high"])
-            rows = list(query.filter(pk__gt=low, pk__lte=high).values_list(*columns))
-            if rows:
-                parts.append(_columns(rows, table))
-            bar.update(high - low)
-            low = high
-    batch = _concatenate(parts)
-    skip = excluded_orders()
-    if skip and len(batch):
-        batch = batch.select(~np.isin(batch.orders, list(skip)))
-    return batch
-
-
-def _columns(rows: list[tuple], weight_table: np.ndarray) -> EventBatch:
-    _, user_ids, visitor_ids, items, kinds, values, stamps, orders = zip(*rows, strict=True)
-    kind = np.asarray(kinds, dtype=np.int64)
-    weights = weight_table[kind]
-    ratings = np.flatnonzero(kind == EventKind.RATING)
-    for row in ratings:
-        weights[row] *= (values[row] if values[row] is not None else 5.0) / 5.0
-    purchase = kind == EventKind.PURCHASE
-    return EventBatch(
-        users=np.asarray(
-            [
-                f"v:{visitor}" if user is None else str(user)
-                for user, visitor in zip(user_ids, visitor_ids, strict=True)
-            ],
-            dtype=np.str_,
-        ),
-        items=np.asarray(items, dtype=np.str_),
-        times=np.fromiter(
-            (ts if isinstance(ts, float) else ts.timestamp() for ts in stamps),
-            np.float64,
-            len(rows),
-        ),
-        weights=weights,
-        views=kind == EventKind.VIEW,
-        orders=np.where(
-            purchase,
-            np.asarray(["" if order is None else str(order) for order in orders], dtype=np.str_),
-            "",
-        ),
-        last_id=rows[-1][0],
-    )
-
-
-def _concatenate(parts: list[EventBatch]) -> EventBatch:
-    if not parts:
-        keys = np.empty(0, np.str_)
-        return EventBatch(keys, keys, np.empty(0), np.empty(0), np.empty(0, bool), keys, None)
-    return EventBatch(
-        *(np.concatenate([getattr(p, name) for p in parts]) for name in _BATCH_COLUMNS),
-        last_id=parts[-1].last_id,
-    )
-
-
-def catalogue_texts() -> dict[str, dict[str, Any]]:
-    """Item key → title, description, category, price, for content similarity (empty when the
-    catalogue adapter is not configured)."""
-    try:
-        infos = list(get_catalog().all_items())
-    except ImproperlyConfigured as exc:
-        logger.warning("No catalogue for content features: %s", exc)
-        return {}
-    return {
-        info.item_id: {
-            "title": info.title,
-            "description": info.description,
-            "category": info.category or None,
-            "price": float(info.price) if info.price is not None else None,
-        }
-        for info in infos
-    }
-
-
-# --- Merging events into the state ---------------------------------------------------------------
-
-
-def _decay(age_seconds: np.ndarray | float, half_life_days: float | None) -> np.ndarray | float:
-    if half_life_days is None:
-        return np.ones_like(age_seconds) if isinstance(age_seconds, np.ndarray) else 1.0
-    return np.exp2(-np.maximum(age_seconds, 0.0) / (half_life_days * SECONDS_PER_DAY))
-
-
-def merge(
-    previous: TrainingState, batch: EventBatch, half_life_days: float | None
-) -> TrainingState:
-    """``previous`` plus ``batch``, exactly as if all their events had been read at once."""
-    reference = max(previous.reference_time, float(batch.times.max()) if len(batch) else 0.0)
-    carried = previous.pair_weights * _decay(reference - previous.reference_time, half_life_days)
-    scored = batch.weights > 0
-    pair_users = np.concatenate([previous.user_keys[previous.pair_users], batch.users[scored]])
-    pair_items = np.concatenate([previous.item_keys[previous.pair_items], batch.items[scored]])
-    pair_weights = np.concatenate(
-        [carried, batch.weights[scored] * _decay(reference - batch.times[scored], half_life_days)]
-    )
-    pair_times = np.concatenate([previous.pair_times, batch.times[scored]])
-    view_users = np.concatenate([previous.user_keys[previous.view_users], batch.users[batch.views]])
-    view_items = np.concatenate([previous.item_keys[previous.view_items], batch.items[batch.views]])
-    lines = batch.orders != ""
-    line_orders = np.concatenate([previous.order_keys[previous.line_orders], batch.orders[lines]])
-    line_items = np.concatenate([previous.item_keys[previous.line_items], batch.items[lines]])
-    line_times = np.concatenate([previous.line_times, batch.times[lines]])
-
-    user_keys, user_codes = np.unique(np.concatenate([pair_users, view_users]), return_inverse=True)
-    item_keys, item_codes = np.unique(
-        np.concatenate([pair_items, view_items, line_items]), return_inverse=True
-    )
-    n_pairs, n_views = len(pair_users), len(view_users)
-    users, views_u = user_codes[:n_pairs], user_codes[n_pairs:]
-    items, views_i = item_codes[:n_pairs], item_codes[n_pairs : n_pairs + n_views]
-    line_i = item_codes[n_pairs + n_views :]
-    pair_u, pair_i, summed, first = _reduce(users, items, len(item_keys), pair_weights, pair_times)
-    view_u, view_i, _, _ = _reduce(views_u, views_i, len(item_keys))
-    order_keys, order_codes = np.unique(line_orders, return_inverse=True)
-    line_o, line_it, _, line_first = _reduce(order_codes, line_i, len(item_keys), times=line_times)
-    return TrainingState(
-        user_keys=user_keys,
-        item_keys=item_keys,
-        pair_users=pair_u,
-        pair_items=pair_i,
-        pair_weights=summed,
-        pair_times=first,
-        view_users=view_u,
-        view_items=view_i,
-        order_keys=order_keys,
-        line_orders=line_o,
-        line_items=line_it,
-        line_times=line_first,
-        user_map=previous.user_map,
-        item_map=previous.item_map,
-        reference_time=reference,
-        event_count=previous.event_count + len(batch),
-    )
-
-
-def _reduce(
-    rows: np.ndarray,
-    cols: np.ndarray,
-    n_cols: int,
-    weights: np.ndarray | None = None,
-    times: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (row, col) pairs with summed weights and earliest times."""
-    rows, cols = rows.astype(np.int64).ravel(), cols.astype(np.int64).ravel()
-    if len(rows) == 0:
-        empty = np.empty(0, np.int64)
-        return empty, empty, np.empty(0), np.empty(0)
-    codes = rows * max(n_cols, 1) + cols
-    order = np.argsort(codes, kind="stable")
-    codes = codes[order]
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    unique = codes[starts]
-    summed = np.add.reduceat(weights[order], starts) if weights is not None else np.empty(0)
-    first = np.minimum.reduceat(times[order], starts) if times is not None else np.empty(0)
-    return unique // max(n_cols, 1), unique % max(n_cols, 1), summed, first
 
 
 # --- The run -------------------------------------------------------------------------------------
@@ -458,12 +187,12 @@ def _withdrawn_orders(state: TrainingState) -> int:
     the run reads everything again, without those orders."""
     if not len(state.order_keys):
         return 0
-    excluded = excluded_orders()
+    excluded = events.excluded_orders()
     return int(np.isin(state.order_keys, list(excluded)).sum()) if excluded else 0
 
 
 def _has_new_events(last_id: int | None) -> bool:
-    kinds = set(kind_weights()) | {int(EventKind.VIEW), int(EventKind.PURCHASE)}
+    kinds = set(events.kind_weights()) | {int(EventKind.VIEW), int(EventKind.PURCHASE)}
     return Event.objects.filter(pk__gt=last_id or 0, kind__in=kinds).exclude(item_id="").exists()
 
 
@@ -472,7 +201,7 @@ def _run(
 ) -> TrainingResult:
     until = Event.objects.order_by("-pk").values_list("pk", flat=True).first()
     since = run.base.last_event_id if run.base else None
-    batch = read_events(since, until, progress=progress)
+    batch = events.read_events(since, until, progress=progress)
     state = merge(previous, batch, app_settings.TRAINING_HALF_LIFE_DAYS)
     run.events_read = len(batch)
     run.event_count = state.event_count
@@ -503,7 +232,7 @@ def _run(
     # Saved before any promotion: precompute reads the newest state for users' histories.
     run.state.save(f"states/run-{run.pk}.npz", state.save(), save=False)
     run.save()
-    refresh_also_viewed((run, state))
+    training_state_saved.send(sender=TrainingRun, run=run, state=state)
     if trained is not None:
         result.scenarios = _register(run, state, trained, progress)
         promoted = sum(outcome.promoted for outcome in result.scenarios)
@@ -520,7 +249,7 @@ def _too_few(state: TrainingState) -> str:
     """Why there is too little to validate, or "" when there is enough."""
     if len(state) == 0:
         return "no events to learn from yet: popularity kept"
-    excluded = excluded_users()
+    excluded = events.excluded_users()
     keep = ~np.isin(state.user_keys[state.pair_users], list(excluded)) if excluded else slice(None)
     counts = np.bincount(state.pair_users[keep], minlength=len(state.user_keys))
     users = int((counts > 0).sum())
@@ -535,18 +264,12 @@ def _too_few(state: TrainingState) -> str:
 
 
 def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState):
-    from .engine.pipeline import train as engine_train
+    from recommendations.engine.pipeline import train as engine_train
 
     incremental = run.kind == INCREMENTAL
     user_map = IndexMap.from_array(previous.user_map) if incremental else None
     item_map = IndexMap.from_array(previous.item_map) if incremental else None
-    users, items = state.user_keys[state.pair_users], state.item_keys[state.pair_items]
-    log = EventLog(
-        users=users,
-        items=items,
-        timestamps=state.pair_times + tie_breaks(users, items),
-        weights=state.pair_weights.astype(np.float32),
-    )
+    log = event_log(state)
     orders = None
     if len(state.line_orders):
         orders = EventLog(
@@ -556,26 +279,24 @@ def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState):
             weights=np.ones(len(state.line_orders), np.float32),
         )
     config = MatrixConfig(max_weight=app_settings.TRAINING_MAX_WEIGHT, pair_time="first")
-    references = {scenario: reference_versions(scenario) for scenario in GATED_SCENARIOS}
+    chosen = {scenario: references.reference_versions(scenario) for scenario in GATED_SCENARIOS}
     # Reading the catalogue is a tenth of an incremental run; it only serves content models.
     # New products get content neighbours when saved (precompute.refresh_content_neighbours).
     needs_content = not incremental or any(
-        version.model in CONTENT_FAMILIES
-        for versions in references.values()
-        for version in versions
+        version.model in CONTENT_FAMILIES for versions in chosen.values() for version in versions
     )
     return engine_train(
         log,
         config=config,
         user_map=user_map,
         item_map=item_map,
-        exclude_users=excluded_users(),
+        exclude_users=events.excluded_users(),
         orders=orders,
-        catalogue=(catalogue_texts() or None) if needs_content else None,
-        candidates=incremental_candidates(references) if incremental else None,
+        catalogue=(events.catalogue_texts() or None) if needs_content else None,
+        candidates=references.incremental_candidates(chosen) if incremental else None,
         references={
-            scenario: {str(version.pk): _candidate(version) for version in versions}
-            for scenario, versions in references.items()
+            scenario: {str(version.pk): candidate_for_version(version) for version in versions}
+            for scenario, versions in chosen.items()
         },
         previous_als=_warm_start(previous) if incremental else None,
         time_budget_s=float(app_settings.TRAINING_TIME_BUDGET),
@@ -583,65 +304,29 @@ def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState):
     )
 
 
-#: Model families that need catalogue texts.
-CONTENT_FAMILIES = frozenset({"content", "hybrid"})
-
-#: Scenarios whose candidates are validated and gated (trending has no validation).
-GATED_SCENARIOS = (
-    Scenario.FOR_YOU.value,
-    Scenario.SIMILAR_ITEM.value,
-    Scenario.BOUGHT_TOGETHER.value,
-)
-
-
-def reference_versions(scenario: str) -> list[ModelVersion]:
-    """The versions a candidate of ``scenario`` is compared with: the active one, then the most
-    recently promoted others, one per configuration, ``PROMOTION_REFERENCES`` in all.
-
-    Comparing with the best of a few recent configurations, not only the active one, keeps a
-    series of small drops (each within the tolerance) from ratcheting quality down."""
-    from .engine.selection import FAMILIES
-
-    wanted = int(app_settings.PROMOTION_REFERENCES)
-    chosen: list[ModelVersion] = []
-    seen: set[tuple[str, str]] = set()
-    promoted = (
-        ModelVersion.objects.filter(scenario=scenario, promoted_at__isnull=False)
-        .exclude(status=ModelVersion.Status.REJECTED)
-        .order_by("-promoted_at", "-pk")
+def event_log(state: TrainingState) -> EventLog:
+    """The engine's input for a state: one entry per (user, item) pair, with stable tie-breaks."""
+    users, items = state.user_keys[state.pair_users], state.item_keys[state.pair_items]
+    return EventLog(
+        users=users,
+        items=items,
+        timestamps=state.pair_times + tie_breaks(users, items),
+        weights=state.pair_weights.astype(np.float32),
     )
-    active = active_version(scenario)
-    for version in ([active] if active else []) + list(promoted[: wanted * 4]):
-        key = (version.model, repr(sorted(version.params.items())))
-        if len(chosen) >= wanted or key in seen or version.model not in FAMILIES:
-            continue
-        seen.add(key)
-        chosen.append(version)
-    return chosen
 
 
-def incremental_candidates(references: dict[str, list[ModelVersion]]) -> dict[str, list]:
-    """What an incremental run chooses from, per scenario with an active version: popularity
-    (the baseline the gate needs), the active configuration (warm-started where the family
-    allows) and the other recent ones. Those are fitted on the split as references anyway, so
-    choosing among them costs nothing more; the whole grid is searched by full runs only."""
-    from .engine.selection import candidate_for
-
-    device = app_settings.TRAINING_DEVICE
-    chosen: dict[str, list] = {}
-    for scenario, versions in references.items():
-        if not any(v.status == ModelVersion.Status.ACTIVE for v in versions):
-            continue
-        chosen[scenario] = [candidate_for("popularity", {}, device)] + [
-            _candidate(version) for version in versions if version.model != "popularity"
-        ]
-    return chosen
-
-
-def _candidate(version: ModelVersion):
-    from .engine.selection import candidate_for
-
-    return candidate_for(version.model, version.params, app_settings.TRAINING_DEVICE)
+def store_interactions(*, progress: bool = False) -> Interactions | None:
+    """Every stored event as the matrix training builds (same kind weights, cap and ties), for
+    offline evaluation on the store's own data; ``None`` when there are no events."""
+    state = merge(
+        TrainingState.empty(),
+        events.read_events(progress=progress),
+        app_settings.TRAINING_HALF_LIFE_DAYS,
+    )
+    if len(state) == 0:
+        return None
+    config = MatrixConfig(max_weight=app_settings.TRAINING_MAX_WEIGHT, pair_time="first")
+    return build_interactions(event_log(state), config)
 
 
 def tie_breaks(users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -671,7 +356,7 @@ def _crc32(keys: np.ndarray) -> np.ndarray:
 
 def _warm_start(previous: TrainingState) -> Artifact | None:
     """The active for-you ALS artifact, when its rows line up with the previous maps."""
-    active = active_version("for_you")
+    active = active_version(Scenario.FOR_YOU)
     if active is None or active.model != "als":
         return None
     artifact = load_version_artifact(active)
@@ -783,8 +468,6 @@ def _scored_references(references: dict[str, Any]) -> list[tuple[ModelVersion, f
 
 
 def _artifact_bytes(artifact: Artifact) -> ContentFile:
-    import io
-
     buffer = io.BytesIO()
     save_artifact(artifact, buffer)
     return ContentFile(buffer.getvalue())

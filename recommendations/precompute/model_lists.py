@@ -1,0 +1,220 @@
+"""Lists from the active model versions: per user (for-you) and per item (similar,
+bought-together), scored with numpy/scipy on the artifacts (no torch)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm import tqdm
+
+from recommendations.conf import app_settings
+from recommendations.stores import RankedList, get_store
+from recommendations.types import Relation, Scenario, Slot
+
+from .also_viewed import refresh_also_viewed
+
+logger = logging.getLogger("recommendations.training")
+
+#: Users scored per block: bounds the dense users x items buffer.
+USER_BLOCK = 1024
+MODEL_SCENARIOS = (Scenario.FOR_YOU, Scenario.SIMILAR_ITEM, Scenario.BOUGHT_TOGETHER)
+
+
+def refresh_model_lists(
+    scenarios: Iterable[str] | None = None, *, progress: bool | None = None
+) -> dict[str, int]:
+    """Write the active versions' lists to the store; returns lists written per kind.
+
+    * ``for_you`` → ``user:<user_id>`` for every signed-in user in the newest training state, top
+      ``PRECOMPUTE_LENGTH`` items minus what the user already interacted with. Visitors
+      (``v:<visitor id>`` keys) are not written: serving folds them in from their recent items.
+    * ``similar_item`` → ``item:<id>:similar``.
+    * ``bought_together`` → ``item:<id>:bought-together``.
+    * with ``scenarios=None`` also ``item:<id>:also-viewed`` (:func:`refresh_also_viewed`).
+
+    Trending is not written here: ``refresh_popularity`` owns the ``trending`` lists. Scoring is
+    numpy/scipy on the artifacts (no torch), in blocks of :data:`USER_BLOCK` users. ``progress``:
+    show bars (``None``: only on a terminal).
+    """
+    from recommendations.registry import active_versions, load_version_artifact
+    from recommendations.training.state import latest_state
+
+    wanted = set(MODEL_SCENARIOS if scenarios is None else scenarios)
+    active = active_versions()
+    loaded = latest_state()
+    store = get_store()
+    length = app_settings.PRECOMPUTE_LENGTH
+    disable = None if progress is None else not progress
+    written: dict[str, int] = {}
+    if Scenario.FOR_YOU in wanted and Scenario.FOR_YOU in active and loaded is not None:
+        version = active[Scenario.FOR_YOU]
+        written[Slot.FOR_YOU] = write_user_lists(
+            store, version.version, load_version_artifact(version), loaded[1], length, disable
+        )
+    for scenario in (Scenario.SIMILAR_ITEM, Scenario.BOUGHT_TOGETHER):
+        relation = scenario.relation
+        if scenario in wanted and scenario in active and relation is not None:
+            version = active[scenario]
+            written[relation] = write_item_lists(
+                store, version.version, load_version_artifact(version), relation, length, disable
+            )
+    if scenarios is None:
+        written[Relation.ALSO_VIEWED] = refresh_also_viewed(loaded)
+    return written
+
+
+def write_user_lists(
+    store: Any, label: str, artifact: Any, state: Any, length: int, disable: bool | None
+) -> int:
+    from recommendations.engine.indexmap import IndexMap
+
+    n_items = len(artifact.item_keys)
+    item_keys = np.asarray(artifact.item_keys)
+    columns = IndexMap.from_array(item_keys).lookup(state.item_keys)[state.pair_items]
+    known = columns >= 0
+    weights = state.pair_weights[known]
+    if app_settings.TRAINING_MAX_WEIGHT is not None:
+        weights = np.minimum(weights, app_settings.TRAINING_MAX_WEIGHT)
+    history = sp.csr_matrix(
+        (weights.astype(np.float32), (state.pair_users[known], columns[known])),
+        shape=(len(state.user_keys), n_items),
+    )
+    has_history = np.diff(history.indptr) > 0
+    real_users = ~np.char.startswith(state.user_keys.astype(np.str_), "v:")
+    users = np.flatnonzero(has_history & real_users)
+    score = _user_scorer(artifact, state.user_keys)
+    written = 0
+    with tqdm(total=len(users), desc="For-you lists", unit=" users", disable=disable) as bar:
+        for start in range(0, len(users), USER_BLOCK):
+            rows = users[start : start + USER_BLOCK]
+            seen = history[rows]
+            block = score(rows, seen)
+            block[np.repeat(np.arange(len(rows)), np.diff(seen.indptr)), seen.indices] = -np.inf
+            ranked = ranked_rows(item_keys, *top_rows(block, length))
+            lists = {f"user:{state.user_keys[row]}": ranked[i] for i, row in enumerate(rows)}
+            store.put_many(lists, model_version=label)
+            written += len(lists)
+            bar.update(len(rows))
+    return written
+
+
+def _user_scorer(artifact: Any, user_keys: np.ndarray):
+    """``score(rows, history) -> dense block`` for one artifact kind; ``-inf`` = unreachable."""
+    arrays = artifact.arrays
+    if artifact.kind == "scores":
+        scores = arrays["scores"].astype(np.float32)
+        return lambda rows, history: np.repeat(scores[None, :], len(rows), axis=0)
+    if artifact.kind == "neighbours":
+        table = _table(arrays)
+
+        def neighbour_scores(rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+            product = (history @ table).tocoo()
+            block = np.full(history.shape, -np.inf, dtype=np.float32)
+            block[product.row, product.col] = product.data
+            return block
+
+        return neighbour_scores
+    return _factor_scorer(artifact, user_keys)
+
+
+def _factor_scorer(artifact: Any, user_keys: np.ndarray):
+    """ALS: the fitted user vector when the user was in training, else a fold-in."""
+    from recommendations.engine.artifacts import fold_in
+    from recommendations.engine.indexmap import IndexMap
+
+    item_factors = artifact.arrays["item_factors"]
+    gram, alpha = artifact.arrays["gram"], float(artifact.params["alpha"])
+    fitted = artifact.arrays.get("user_factors")
+    fitted_keys = artifact.arrays.get("user_keys")
+    if fitted is not None and fitted_keys is not None:
+        fitted_rows = IndexMap.from_array(fitted_keys).lookup(user_keys)
+    else:
+        fitted_rows = np.full(len(user_keys), -1)
+
+    def factor_scores(rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        vectors = np.empty((len(rows), item_factors.shape[1]), dtype=item_factors.dtype)
+        for i, row in enumerate(rows):
+            fitted_row = fitted_rows[row]
+            if fitted_row >= 0 and fitted_row < len(fitted):
+                vectors[i] = fitted[fitted_row]
+            else:
+                lo, hi = history.indptr[i], history.indptr[i + 1]
+                vectors[i] = fold_in(
+                    item_factors, gram, alpha, history.indices[lo:hi], history.data[lo:hi]
+                )
+        return vectors @ item_factors.T
+
+    return factor_scores
+
+
+def write_item_lists(
+    store: Any, label: str, artifact: Any, relation: str, length: int, disable: bool | None
+) -> int:
+    if artifact.kind == "scores":
+        # Popularity won the gate: it is the same list for every item, not a relation between
+        # items, so no "similar to X" / "bought with X" list is written; serving backfills with
+        # trending and says so.
+        logger.info(
+            "%s: the active version ranks items alone; no %s lists written", label, relation
+        )
+        return 0
+    item_keys = np.asarray(artifact.item_keys)
+    n_items = len(item_keys)
+    written = 0
+    with tqdm(total=n_items, desc=f"{relation} lists", unit=" items", disable=disable) as bar:
+        for start in range(0, n_items, USER_BLOCK):
+            items = np.arange(start, min(start + USER_BLOCK, n_items))
+            ranked = ranked_rows(item_keys, *_item_neighbours(artifact, items, length))
+            lists = {
+                f"item:{item_keys[item]}:{relation}": ranked[i]
+                for i, item in enumerate(items)
+                if ranked[i]
+            }
+            store.put_many(lists, model_version=label)
+            written += len(lists)
+            bar.update(len(items))
+    return written
+
+
+def _item_neighbours(artifact: Any, items: np.ndarray, length: int):
+    """Top neighbours of each of ``items`` (never the item itself)."""
+    arrays = artifact.arrays
+    if artifact.kind == "neighbours":
+        block = _table(arrays)[items].toarray()
+        block[block == 0] = -np.inf
+    elif artifact.kind == "factors":
+        factors = arrays["item_factors"]
+        unit = factors / np.maximum(np.linalg.norm(factors, axis=1, keepdims=True), 1e-12)
+        block = unit[items] @ unit.T
+    else:
+        block = np.repeat(arrays["scores"].astype(np.float32)[None, :], len(items), axis=0)
+    block[np.arange(len(items)), items] = -np.inf
+    return top_rows(block, length)
+
+
+def _table(arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
+    n = len(arrays["indptr"]) - 1
+    return sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=(n, n))
+
+
+def top_rows(block: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise top ``n`` column indices and values, best first."""
+    n = min(n, block.shape[1])
+    if n == 0:
+        empty = np.empty((block.shape[0], 0))
+        return empty.astype(np.int64), empty
+    part = np.argpartition(-block, n - 1, axis=1)[:, :n]
+    values = np.take_along_axis(block, part, axis=1)
+    order = np.argsort(-values, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(values, order, axis=1)
+
+
+def ranked_rows(item_keys: np.ndarray, top: np.ndarray, values: np.ndarray) -> list[RankedList]:
+    """One ranked list per row, without the unreachable (``-inf``) tail."""
+    lengths = np.isfinite(values).sum(axis=1).tolist()
+    keys, scores = item_keys[top].tolist(), values.tolist()
+    return [list(zip(keys[i][:n], scores[i][:n], strict=True)) for i, n in enumerate(lengths)]
