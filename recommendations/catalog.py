@@ -25,7 +25,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 
-from . import redis_client
+from . import caches, redis_client
 from .conf import app_settings
 from .policies import automated_reason, consent_allows, flagged_user_keys
 
@@ -495,6 +495,7 @@ def items_changed(**kwargs: Any) -> None:
     """
 
     def bump() -> None:
+        caches.invalidate(caches.Change.CATALOGUE)
         if not app_settings.services_mode:
             return
         try:
@@ -519,3 +520,6 @@ def _catalog(adapter_class: type[ModelCatalog]) -> ModelCatalog:
 def get_catalog() -> ModelCatalog:
     """The configured catalogue adapter (one instance per adapter class and process)."""
     return _catalog(app_settings.CATALOG_ADAPTER)
+
+
+caches.register("catalogue adapter", _catalog.cache_clear, caches.Change.CATALOGUE)

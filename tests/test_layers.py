@@ -15,7 +15,7 @@ PACKAGE = Path(recommendations.__file__).parent
 #: Bottom to top. A part may import its own modules and anything on a lower or the same floor
 #: (same floor: only without a cycle). Each part is a top-level module or package of the app.
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("types", "conf", "signals"),
+    ("types", "conf", "signals", "caches"),
     ("engine",),
     ("models", "redis_client"),
     ("policies",),

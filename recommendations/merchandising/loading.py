@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from recommendations import caches
 from recommendations.models import Rule
 from recommendations.types import Action
 
@@ -65,5 +66,10 @@ def spec_of(rule: Rule) -> RuleSpec:
     )
 
 
-post_save.connect(clear_cache, sender=Rule, dispatch_uid="recommendations.merchandising.cache")
-post_delete.connect(clear_cache, sender=Rule, dispatch_uid="recommendations.merchandising.cache")
+def _rules_changed(**kwargs: Any) -> None:
+    caches.invalidate(caches.Change.RULES)
+
+
+caches.register("merchandising rules", clear_cache, caches.Change.RULES)
+post_save.connect(_rules_changed, sender=Rule, dispatch_uid="recommendations.merchandising.cache")
+post_delete.connect(_rules_changed, sender=Rule, dispatch_uid="recommendations.merchandising.cache")

@@ -18,6 +18,7 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
+from recommendations import caches
 from recommendations.engine.artifacts import Artifact, Scorer, load_artifact, load_scorer
 from recommendations.models import ModelVersion
 from recommendations.signals import model_promoted
@@ -66,6 +67,9 @@ def clear_cache() -> None:
         _artifacts.clear()
 
 
+caches.register("model artifacts", clear_cache)
+
+
 def load_active_artifact(scenario: str) -> Artifact | None:
     """The active artifact of ``scenario`` (one indexed query, then the per-process cache)."""
     version = active_version(scenario)
@@ -97,6 +101,7 @@ def activate(version: ModelVersion, active: ModelVersion | None, reason: str) ->
     version.reason = reason
     version.promoted_at = now
     version.save(update_fields=["status", "reason", "promoted_at"])
+    transaction.on_commit(partial(caches.invalidate, caches.Change.MODELS))
     transaction.on_commit(
         partial(model_promoted.send, sender=ModelVersion, version=version), robust=True
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
+from recommendations import caches
 from recommendations.catalog import ItemInfo, current_version, get_catalog
 
 _MAX_ENTRIES = 200_000
@@ -50,3 +51,4 @@ class CatalogCache:
 
 
 cache = CatalogCache()
+caches.register("catalogue copy", cache.clear, caches.Change.CATALOGUE)

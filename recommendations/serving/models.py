@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import DatabaseError
 
+from recommendations import caches
 from recommendations.conf import app_settings
 from recommendations.engine.artifacts import Scorer, load_scorer
 
@@ -90,3 +91,4 @@ class ActiveModels:
 
 
 active_models = ActiveModels()
+caches.register("active models", active_models.clear, caches.Change.MODELS)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 
+from recommendations import caches
 from recommendations.conf import app_settings
 
 _SALT = "recommendations.visitor"
@@ -97,6 +98,9 @@ def _unsign(raw: str, name: str, secret: str) -> str | None:
     except signing.BadSignature:
         return None
     return value if len(value) == 32 and value.isalnum() else None
+
+
+caches.register("visitor cookie verdicts", _unsign.cache_clear)
 
 
 def identity_for(request: HttpRequest) -> Identity:
