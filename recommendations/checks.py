@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
@@ -175,6 +176,21 @@ def _choice_problems(
         )
 
 
+def _device_problems(path: str, device: str) -> list[Problem]:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:<index>`` (a machine with several GPUs)."""
+    if device in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", device):
+        return []
+    close = difflib.get_close_matches(device, ["auto", "cpu", "cuda"], n=1)
+    hint = f"Did you mean {close[0]!r}? " if close else ""
+    return [
+        (
+            NOT_A_CHOICE,
+            f"{path} = {device!r} is not one of the choices.",
+            f"{hint}One of: auto, cpu, cuda, cuda:<index>.",
+        )
+    ]
+
+
 def _schedule_problems(path: str, schedules: dict[str, Any]) -> list[Problem]:
     """Mirrors what ``schedules.install_schedules`` reads, so a typo fails here, not at migrate."""
     hint = 'Give {"every": seconds} or {"crontab": "minute hour day month weekday"}.'
@@ -258,7 +274,7 @@ RULES: dict[str, Rule] = {
     "TRAINING_MAX_WEIGHT": Rule(NUMBER, nullable=True, gt=0),
     "TRAINING_MIN_VALIDATION_USERS": COUNT,
     "TRAINING_TIME_BUDGET": POSITIVE,
-    "TRAINING_DEVICE": Rule(TEXT, choices=("auto", "cpu", "cuda")),
+    "TRAINING_DEVICE": Rule(TEXT, check=_device_problems),
     "TRAINING_READ_CHUNK": COUNT,
     "TRAINING_LOCK_TIMEOUT": POSITIVE,
     # 1 or more would promote a candidate that is worse than popularity.

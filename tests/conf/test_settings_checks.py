@@ -185,3 +185,9 @@ class TestTypedReads:
             pytest.raises(ImproperlyConfigured),
         ):
             app_settings.DEFAULT_LIMIT  # noqa: B018
+
+
+def test_a_numbered_gpu_is_a_device(settings):
+    assert with_values(settings, TRAINING_DEVICE="cuda:1") == []
+    (error,) = with_values(settings, TRAINING_DEVICE="cuda:one")
+    assert error.id == "recommendations.E032" and "cuda:<index>" in error.hint
