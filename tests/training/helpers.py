@@ -44,29 +44,11 @@ def make_events(
         moments = sorted(start + timedelta(days=float(d)) for d in rng.random(per_user) * 30)
         user_id = first_user + user
         for k, (item, moment) in enumerate(zip(items, moments, strict=True)):
-            events.append(
-                Event(
-                    visitor_id=f"visitor-{user_id}",
-                    user_id=user_id,
-                    item_id=str(item),
-                    kind=EventKind.VIEW,
-                    ts=moment,
-                )
-            )
+            events.append(view(user_id, item, moment))
             if k % 2 == 1:
                 order = f"{user_id}-{k // 4}"
                 for bought, when in ((items[k - 1], moments[k - 1]), (item, moment)):
-                    events.append(
-                        Event(
-                            visitor_id=f"visitor-{user_id}",
-                            user_id=user_id,
-                            item_id=str(bought),
-                            kind=EventKind.PURCHASE,
-                            value=1,
-                            ts=when + timedelta(minutes=5),
-                            context={"order": order, "price": "9.99"},
-                        )
-                    )
+                    events.append(purchase(user_id, bought, when + timedelta(minutes=5), order))
     for visitor in range(visitors):
         for item in rng.choice(half, size=3, replace=False):
             events.append(
@@ -97,6 +79,30 @@ def stored_keys(prefix: str = "") -> list[str]:
     return get_store().keys(prefix)
 
 
+def view(user_id: int, item: object, ts: datetime) -> Event:
+    """A signed-in user's product view (unsaved)."""
+    return Event(
+        visitor_id=f"visitor-{user_id}",
+        user_id=user_id,
+        item_id=str(item),
+        kind=EventKind.VIEW,
+        ts=ts,
+    )
+
+
+def purchase(user_id: int, item: object, ts: datetime, order: str) -> Event:
+    """One line of a signed-in user's order (unsaved)."""
+    return Event(
+        visitor_id=f"visitor-{user_id}",
+        user_id=user_id,
+        item_id=str(item),
+        kind=EventKind.PURCHASE,
+        value=1,
+        ts=ts,
+        context={"order": order, "price": "9.99"},
+    )
+
+
 def new_traffic(seed: int, views: int = 40, orders: int = 3, first_user: int = FIRST_USER) -> None:
     """``views`` product views by users of :func:`make_events`, each in their own taste cluster,
     after the newest stored event, and a few two-item orders: what a store gets between two
@@ -107,30 +113,12 @@ def new_traffic(seed: int, views: int = 40, orders: int = 3, first_user: int = F
     for n in range(views):
         user = first_user + int(rng.integers(0, 80))
         item = int(rng.choice(list(cluster_items(user - first_user))))
-        events.append(
-            Event(
-                visitor_id=f"visitor-{user}",
-                user_id=user,
-                item_id=str(item),
-                kind=EventKind.VIEW,
-                ts=latest + timedelta(minutes=n + 1),
-            )
-        )
+        events.append(view(user, item, latest + timedelta(minutes=n + 1)))
     for n in range(orders):
         user = first_user + int(rng.integers(0, 80))
         pair = rng.choice(list(cluster_items(user - first_user)), size=2, replace=False)
-        for item in pair:
-            events.append(
-                Event(
-                    visitor_id=f"visitor-{user}",
-                    user_id=user,
-                    item_id=str(item),
-                    kind=EventKind.PURCHASE,
-                    value=1,
-                    ts=latest + timedelta(hours=2, minutes=n),
-                    context={"order": f"late-{seed}-{n}", "price": "9.99"},
-                )
-            )
+        when = latest + timedelta(hours=2, minutes=n)
+        events += [purchase(user, item, when, f"late-{seed}-{n}") for item in pair]
     Event.objects.bulk_create(events)
 
 

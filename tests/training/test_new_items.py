@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from recommendations.models import Event, EventKind
+from recommendations.models import Event
 from recommendations.training import train
 
-from .helpers import FIRST_USER, cluster_items, make_events, stored
+from .helpers import FIRST_USER, cluster_items, make_events, purchase, stored, view
 
 pytestmark = pytest.mark.django_db
 NEW = "new-arrival"
@@ -22,29 +22,10 @@ def _discover_new_item() -> None:
     events = []
     for n, user in enumerate(range(FIRST_USER, FIRST_USER + 24, 2)):
         when = latest + timedelta(minutes=10 * n)
-        for item in ("0", NEW, "1"):
-            events.append(
-                Event(
-                    visitor_id=f"visitor-{user}",
-                    user_id=user,
-                    item_id=item,
-                    kind=EventKind.VIEW,
-                    ts=when,
-                )
-            )
+        events += [view(user, item, when) for item in ("0", NEW, "1")]
         if n % 2 == 0:
-            for item in ("0", NEW):
-                events.append(
-                    Event(
-                        visitor_id=f"visitor-{user}",
-                        user_id=user,
-                        item_id=item,
-                        kind=EventKind.PURCHASE,
-                        value=1,
-                        ts=when + timedelta(minutes=2),
-                        context={"order": f"first-{n}", "price": "9.99"},
-                    )
-                )
+            moment = when + timedelta(minutes=2)
+            events += [purchase(user, item, moment, f"first-{n}") for item in ("0", NEW)]
     Event.objects.bulk_create(events)
 
 
