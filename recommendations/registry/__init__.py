@@ -8,6 +8,7 @@ from .gate import Comparison, Decision, comparison_for, decide, judge
 from .pruning import prune_runs, prune_versions
 from .rollback import rejected_warning, rollback
 from .versions import (
+    ArtifactUnreadable,
     RegistryError,
     active_version,
     active_versions,
@@ -18,6 +19,7 @@ from .versions import (
 )
 
 __all__ = [
+    "ArtifactUnreadable",
     "Comparison",
     "Decision",
     "RegistryError",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import threading
+import zipfile
 from functools import partial
 
 from django.db import transaction
@@ -30,6 +31,10 @@ class RegistryError(ValueError):
     """A request the registry cannot carry out; the message says why, for staff to read."""
 
 
+class ArtifactUnreadable(ValueError):
+    """A version's file is missing, cut short or not an artifact at all."""
+
+
 def active_version(scenario: str) -> ModelVersion | None:
     """The active version of ``scenario``, if any."""
     return ModelVersion.objects.filter(scenario=scenario, status=Status.ACTIVE).first()
@@ -41,7 +46,7 @@ def active_versions() -> dict[str, ModelVersion]:
 
 
 _cache_lock = threading.Lock()
-_artifacts: dict[tuple[int, str], Artifact] = {}
+_artifacts: dict[tuple[int, str | None], Artifact] = {}  # (pk, file name)
 _CACHE_SIZE = 8
 
 
@@ -52,8 +57,13 @@ def load_version_artifact(version: ModelVersion) -> Artifact:
         cached = _artifacts.get(key)
     if cached is not None:
         return cached
-    with version.artifact.open("rb") as handle:
-        artifact = load_artifact(io.BytesIO(handle.read()))
+    try:
+        with version.artifact.open("rb") as handle:
+            artifact = load_artifact(io.BytesIO(handle.read()))
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        # A truncated .npz raises BadZipFile or EOFError, a foreign file KeyError or ValueError:
+        # callers handle one exception, whatever the file's fault.
+        raise ArtifactUnreadable(f"{version.version}: {exc}") from exc
     with _cache_lock:
         while len(_artifacts) >= _CACHE_SIZE:
             _artifacts.pop(next(iter(_artifacts)))

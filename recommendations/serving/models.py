@@ -50,6 +50,7 @@ class ActiveModels:
         self._lock = threading.Lock()
         self._checked: dict[str, float] = {}
         self._models: dict[str, LoadedModel | None] = {}
+        self._failed: set[str] = set()
 
     def get(self, scenario: str) -> LoadedModel | None:
         now = time.monotonic()
@@ -60,10 +61,10 @@ class ActiveModels:
             self._models[scenario] = self._load(scenario, self._models.get(scenario))
             return self._models[scenario]
 
-    @staticmethod
-    def _load(scenario: str, current: LoadedModel | None) -> LoadedModel | None:
+    def _load(self, scenario: str, current: LoadedModel | None) -> LoadedModel | None:
         from recommendations.registry import active_version, load_version_artifact
 
+        self._failed.discard(scenario)
         try:
             version = active_version(scenario)
             if version is None:
@@ -71,8 +72,9 @@ class ActiveModels:
             if current is not None and current.label == (version.version or str(version.pk)):
                 return current
             artifact = load_version_artifact(version)
-        except (DatabaseError, OSError, ValueError) as exc:
+        except (DatabaseError, OSError, ValueError) as exc:  # ArtifactUnreadable is a ValueError
             logger.warning("Active %s model unavailable (%s); serving without it", scenario, exc)
+            self._failed.add(scenario)
             return current
         if artifact.item_keys is None:
             return None
@@ -84,10 +86,16 @@ class ActiveModels:
             index={key: i for i, key in enumerate(keys)},
         )
 
+    def unavailable(self, scenario: str) -> bool:
+        """Whether the last look for ``scenario``'s active model failed (the list it served is
+        degraded: built without the model)."""
+        return scenario in self._failed
+
     def clear(self) -> None:
         with self._lock:
             self._checked.clear()
             self._models.clear()
+            self._failed.clear()
 
 
 active_models = ActiveModels()

@@ -120,6 +120,8 @@ def recommend(
     except DatabaseError:
         logger.exception("Candidate sources failed for %s; serving popularity", slot)
         primary, degraded = [], True
+    if slot is Slot.FOR_YOU and active_models.unavailable(Scenario.FOR_YOU):
+        degraded = True
     rules = load_rules(slot.value, timezone.now())
     excluded = _excluded_ids(slot, audience, item_id) | page_excluded
     catalog = catalog_cache.cache

@@ -83,3 +83,46 @@ def test_a_missing_model_file_falls_back_without_an_error(
     assert len(response.json()["items"]) == 3
     assert "Active for_you model unavailable" in caplog.text
     active_models.clear()
+
+
+def test_a_truncated_model_file_falls_back_and_says_it_is_degraded(
+    catalogue, settings, tmp_path, drain, caplog
+):
+    """A half-written or corrupted ``.npz`` (a full disk, a copy cut short) must not turn every
+    for-you request into a 500: the slot serves without the model and says so."""
+    from django.http import HttpResponse
+
+    from recommendations.engine.artifacts import Artifact, save_artifact
+    from recommendations.models import ModelVersion
+    from recommendations.registry import clear_cache
+    from recommendations.tracking.identity import _SALT
+    from recommendations.tracking.records import EventRecord
+    from recommendations.tracking.sinks import deliver
+
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "ARTIFACT_DIR": str(tmp_path)}
+    toys = ids(catalogue["Toys"])
+    path = tmp_path / "for_you" / "ease-cut.npz"
+    path.parent.mkdir(parents=True)
+    save_artifact(
+        Artifact("popularity", "scores", {"scores": [1.0] * len(toys)}, item_keys=toys), path
+    )
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    ModelVersion.objects.create(
+        scenario="for_you", model="ease", version="ease-cut", status="active",
+        artifact="for_you/ease-cut.npz",
+    )  # fmt: skip
+    clear_cache()
+    active_models.clear()
+    visitor = "8" * 32
+    deliver([EventRecord(kind=int(EventKind.VIEW), item_id=toys[2], visitor_id=visitor)])
+    drain()
+    cookie = HttpResponse()
+    cookie.set_signed_cookie("recommendations_visitor", visitor, salt=_SALT)
+    client = Client()
+    client.cookies["recommendations_visitor"] = cookie.cookies["recommendations_visitor"].value
+    response = client.get(URL.format("for-you"), {"limit": 3})
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["items"]) == 3 and body["degraded"] is True
+    assert "Active for_you model unavailable" in caplog.text
+    active_models.clear()
