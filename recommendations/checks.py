@@ -20,6 +20,7 @@ Errors
 Warnings
     recommendations.W001  REDIS_URL is set but Redis does not answer (events fall back to the database).
     recommendations.W002  The default catalogue adapter is used without PRODUCT_MODEL.
+    recommendations.W003  The stream's Redis may lose acknowledged events (no AOF, evicting policy).
 
 Every key of :data:`recommendations.conf.DEFAULTS` has a :class:`Rule` in :data:`RULES`; a test
 fails when one is added without. Entries of TRACKED_VIEWS and PRODUCT_FIELDS have their own checks
@@ -486,7 +487,9 @@ def check_redis(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMess
     from . import redis_client
 
     try:
-        redis_client.get_redis(timeout=1.0).ping()
+        client = redis_client.get_redis(timeout=1.0)
+        client.ping()
+        unsafe = redis_client.durability_problems(client)
     except redis.RedisError as exc:
         return [
             checks.Warning(
@@ -495,4 +498,12 @@ def check_redis(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMess
                 id="recommendations.W001",
             )
         ]
-    return []
+    return [
+        checks.Warning(
+            f"The event stream's Redis may lose accepted events: {problem}.",
+            hint="Run it with --appendonly yes and --maxmemory-policy noeviction, as "
+            "docker-compose.yml does.",
+            id="recommendations.W003",
+        )
+        for problem in unsafe
+    ]

@@ -70,3 +70,24 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_settings_changed)
+
+
+def durability_problems(client: redis.Redis) -> list[str]:
+    """Why ``client``'s Redis may lose events it has acknowledged: no append-only file (a restart
+    loses the stream's backlog), or a ``maxmemory-policy`` that evicts keys (the stream itself can
+    be evicted under memory pressure). Read from ``INFO``, which managed Redis services answer
+    even where ``CONFIG`` is disabled."""
+    persistence = client.info("persistence")
+    memory = client.info("memory")
+    problems = []
+    if not int(persistence.get("aof_enabled", 0)):
+        problems.append(
+            "appendonly is off: events queued in the stream are lost when Redis restarts"
+        )
+    policy = str(memory.get("maxmemory_policy", "noeviction"))
+    if policy.startswith("allkeys"):  # volatile-* policies evict only keys with a TTL
+        problems.append(
+            f"maxmemory-policy is {policy}: under memory pressure Redis evicts keys, the event "
+            "stream among them"
+        )
+    return problems

@@ -8,18 +8,53 @@ Two modes, chosen by the environment:
   process) through kombu's filesystem transport in ``var/celery/``, a broker that needs no service;
 * services (``DATABASE_URL`` and ``REDIS_URL`` set): PostgreSQL through psycopg 3, Redis for the event
   stream and cache, a real Celery worker and beat with django-celery-beat's DatabaseScheduler.
+
+``DEBUG`` is off unless ``DJANGO_DEBUG=1`` (``make demo`` sets it): a debug 500 page shows every
+setting, ``DATABASE_URL`` and the broker URL included. The production settings are environment
+variables, listed in docs/deployment.md; with them ``manage.py check --deploy --fail-level
+WARNING`` passes.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+
+def _env_flag(name: str, default: bool = False) -> bool:
+    """A yes/no environment variable: ``1``/``true``/``yes``/``on`` (any case) is yes."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-insecure-key-change-me-in-production")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+DEBUG = _env_flag("DJANGO_DEBUG")
+ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# HTTPS in production (docs/deployment.md): secure cookies, redirect to https and HSTS, all on
+# with DJANGO_HTTPS=1; each HSTS part can be turned back off on its own.
+HTTPS = _env_flag("DJANGO_HTTPS")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "") or (31_536_000 if HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = _env_flag("DJANGO_HSTS_PRELOAD", HTTPS)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
+if _env_flag("DJANGO_SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many trusted proxies append to X-Forwarded-For; 0 ignores the header (a client can write
+# anything there). Used by the API throttles (DRF's NUM_PROXIES) and the admin login lockout.
+NUM_PROXIES = int(os.environ.get("DJANGO_NUM_PROXIES", "0") or 0)
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -37,6 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "recommendations",
     "shop",
 ]
@@ -51,6 +87,8 @@ MIDDLEWARE = [
     "recommendations.middleware.TrackingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "shop.urls"
@@ -113,6 +151,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# django-axes in front of the model backend: after AXES_FAILURE_LIMIT wrong passwords for one
+# username, or from one network, logins as that user (admin and storefront) or from there are
+# refused for AXES_COOLOFF_TIME, even with the right password: rotating addresses does not help a
+# guesser of one password, nor rotating usernames. The address comes from REMOTE_ADDR (or
+# X-Forwarded-For as far as NUM_PROXIES trusts it) cut to its /24 or /48: no raw IP is stored.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5") or 5)
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "60") or 60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_CLIENT_IP_CALLABLE = "recommendations.api.throttling.anonymised_client_address"
+
 LOGIN_URL = "shop:login"
 LOGIN_REDIRECT_URL = "shop:home"
 LOGOUT_REDIRECT_URL = "shop:home"
@@ -125,11 +179,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "shop" / "static"]
+# WhiteNoise serves static files with DEBUG off too, straight from the apps' folders, so the demo
+# needs no collectstatic; files collected into STATIC_ROOT are served as well.
+WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "NUM_PROXIES": NUM_PROXIES,
     # Beacon batches per client IP; an empty BEACON_THROTTLE_RATE switches throttling off.
     "DEFAULT_THROTTLE_RATES": {
         "recommendations_events": os.environ.get("BEACON_THROTTLE_RATE", "1200/min") or None,
@@ -174,6 +232,7 @@ RECOMMENDATIONS = {
     # Tracked requests one visitor may make per second before counting as a bot; an empty
     # value switches the limit off (load tests that replay one visitor's cookie).
     "BOT_BURST_LIMIT": int(os.environ.get("BOT_BURST_LIMIT", "20") or 0) or None,
+    "VISITOR_COOKIE_SECURE": HTTPS,
 }
 
 LOGGING = {
@@ -184,3 +243,6 @@ LOGGING = {
         "recommendations": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     },
 }
+
+# Comma-separated check IDs to silence, e.g. recommendations.W003 for a test Redis without AOF.
+SILENCED_SYSTEM_CHECKS = [c for c in os.environ.get("SILENCED_SYSTEM_CHECKS", "").split(",") if c]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from typing import Any
 
+import redis
 from django.core.management.base import BaseCommand, CommandError
 
+from recommendations import redis_client
 from recommendations.conf import app_settings
 from recommendations.tracking.ingest import Consumer, IngestStats
+
+logger = logging.getLogger("recommendations.ingest")
 
 
 class Command(BaseCommand):
@@ -52,9 +57,21 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Consumer {consumer.name} reading {consumer.stream} (group {consumer.group})"
         )
+        self._warn_if_unsafe()
         self.stdout.flush()
         stats = consumer.run(stop, until_idle=options["until_idle"], on_batch=self._report)
         self.stdout.write(self._summary(stats))
+
+    def _warn_if_unsafe(self) -> None:
+        """Say at start when the stream's Redis may lose what it acknowledged (check W003)."""
+        try:
+            problems = redis_client.durability_problems(redis_client.get_redis(timeout=1.0))
+        except redis.RedisError:
+            return  # the consumer's own loop reports and retries an unreachable Redis
+        for problem in problems:
+            message = f"Warning: the event stream's Redis may lose accepted events: {problem}."
+            self.stderr.write(self.style.WARNING(message))
+            logger.warning(message)
 
     def _report(self, stats: IngestStats) -> None:
         if self.verbosity >= 2:
