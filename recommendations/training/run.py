@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.core.files.base import ContentFile
@@ -46,8 +46,12 @@ from recommendations.signals import training_state_saved
 from recommendations.types import GATED_SCENARIOS, Scenario
 
 from . import events, references
+from .lease import training_lease
 from .references import CONTENT_FAMILIES, candidate_for_version
 from .state import TrainingState, latest_state, merge
+
+if TYPE_CHECKING:  # the engine imports torch, which the web process never loads
+    from recommendations.engine.pipeline import TrainedModels
 
 logger = logging.getLogger("recommendations.training")
 
@@ -117,30 +121,40 @@ class TrainingResult:
 @contextmanager
 def training_lock(kind: str, base: TrainingRun | None = None) -> Iterator[TrainingRun]:
     """A ``running`` TrainingRun row, unique by a partial constraint: a second run fails to
-    insert it. A run left running past ``TRAINING_LOCK_TIMEOUT`` (a killed worker) is marked
-    failed first. The run is marked failed if the block raises."""
-    stale = timezone.now() - timedelta(seconds=app_settings.TRAINING_LOCK_TIMEOUT)
-    TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING, started_at__lt=stale).update(
-        status=TrainingRun.Status.FAILED,
-        finished_at=timezone.now(),
-        message="abandoned: still marked running after TRAINING_LOCK_TIMEOUT",
-    )
-    try:
-        with transaction.atomic():
-            run = TrainingRun.objects.create(kind=kind, base=base)
-    except IntegrityError:
-        other = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING).first()
-        since = f" since {other.started_at:%Y-%m-%d %H:%M:%S %Z}" if other else ""
-        number = other.pk if other else "?"
-        raise TrainingBusy(f"another training run (#{number}) is running{since}") from None
-    try:
-        yield run
-    except BaseException as exc:
-        run.status = TrainingRun.Status.FAILED
-        run.message = f"{type(exc).__name__}: {exc}"[:2000]
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "message", "finished_at"])
-        raise
+    insert it. The run also holds the training lease (:mod:`.lease`), so a run whose process
+    died is marked failed by the next one at once; where the database has no lease, a run left
+    running past ``TRAINING_LOCK_TIMEOUT`` is. The run is marked failed if the block raises."""
+    with training_lease() as held:
+        if held is False:
+            raise TrainingBusy(_busy_message())
+        abandoned = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING)
+        if held is None:
+            stale = timezone.now() - timedelta(seconds=app_settings.TRAINING_LOCK_TIMEOUT)
+            abandoned = abandoned.filter(started_at__lt=stale)
+            why = "abandoned: still marked running after TRAINING_LOCK_TIMEOUT"
+        else:
+            why = "abandoned: the process running it ended without finishing"
+        abandoned.update(status=TrainingRun.Status.FAILED, finished_at=timezone.now(), message=why)
+        try:
+            with transaction.atomic():
+                run = TrainingRun.objects.create(kind=kind, base=base)
+        except IntegrityError:
+            raise TrainingBusy(_busy_message()) from None
+        try:
+            yield run
+        except BaseException as exc:
+            run.status = TrainingRun.Status.FAILED
+            run.message = f"{type(exc).__name__}: {exc}"[:2000]
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "message", "finished_at"])
+            raise
+
+
+def _busy_message() -> str:
+    other = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING).first()
+    since = f" since {other.started_at:%Y-%m-%d %H:%M:%S %Z}" if other else ""
+    number = other.pk if other else "?"
+    return f"another training run (#{number}) is running{since}"
 
 
 def train(kind: str = INCREMENTAL, *, progress: bool = False) -> TrainingResult:
@@ -263,7 +277,7 @@ def _too_few(state: TrainingState) -> str:
     )
 
 
-def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState):
+def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState) -> TrainedModels:
     from recommendations.engine.pipeline import train as engine_train
 
     incremental = run.kind == INCREMENTAL
@@ -279,7 +293,9 @@ def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState):
             weights=np.ones(len(state.line_orders), np.float32),
         )
     config = MatrixConfig(max_weight=app_settings.TRAINING_MAX_WEIGHT, pair_time="first")
-    chosen = {scenario: references.reference_versions(scenario) for scenario in GATED_SCENARIOS}
+    chosen: dict[str, list[ModelVersion]] = {
+        scenario: references.reference_versions(scenario) for scenario in GATED_SCENARIOS
+    }
     # Reading the catalogue is a tenth of an incremental run; it only serves content models.
     # New products get content neighbours when saved (precompute.refresh_content_neighbours).
     needs_content = not incremental or any(

@@ -197,10 +197,36 @@ def test_a_tiny_store_keeps_popularity_and_says_why():
 
 
 def test_two_runs_never_overlap():
-    TrainingRun.objects.create(kind="full")
-    make_events(n_users=3, per_user=2)
-    with pytest.raises(TrainingBusy, match="another training run"):
-        train("full")
+    """Another live run holds the lease (from its own thread and database connection)."""
+    import threading
+
+    from django.db import connection
+
+    from recommendations.training.lease import training_lease
+
+    holding, done = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        try:
+            with training_lease() as held:
+                assert held
+                holding.set()
+                done.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        TrainingRun.objects.create(kind="full")
+        make_events(n_users=3, per_user=2)
+        with pytest.raises(TrainingBusy, match="another training run"):
+            train("full")
+        assert TrainingRun.objects.get().status == TrainingRun.Status.RUNNING
+    finally:
+        done.set()
+        thread.join()
 
 
 def test_a_crashed_run_does_not_hold_the_lock_forever(settings):
