@@ -20,20 +20,23 @@ install: $(STAMP)
 
 # The server runs with a Celery worker and beat (the periodic schedules), on kombu's filesystem
 # broker under var/celery/ in embedded mode (REDIS_URL set: Redis); all stop with the server.
+# DEBUG is on for the demo only: settings default it to off (a debug page shows every setting).
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py shop_seed_demo --if-empty
 	$(BIN)/python manage.py recommendations_train --full
 	$(BIN)/python manage.py shop_demo_admin
-	CELERY_BROKER_URL=filesystem:// $(BIN)/python manage.py shop_demo_serve 127.0.0.1:8000
+	DJANGO_DEBUG=1 CELERY_BROKER_URL=filesystem:// $(BIN)/python manage.py shop_demo_serve 127.0.0.1:8000
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff check and ruff format --check, plus the API schema (every view documented, no warnings).
+# ruff check and ruff format --check, mypy over the app (config in pyproject.toml), plus the API
+# schema (every view documented, no warnings).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy recommendations
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 clean:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache, cached_property
-from typing import Any
+from typing import Any, cast
 
 import redis
 from django.apps import apps
@@ -367,6 +367,8 @@ class ModelCatalog:
         """Whether ``item_id`` can be a value of the key field at all (``"abc"`` for an integer pk can't)."""
         meta = self.model._meta
         field = meta.pk if self.key_field == "pk" else meta.get_field(self.key_field)
+        if not isinstance(field, models.Field):  # a reverse relation holds no values of its own
+            return False
         try:
             field.to_python(item_id)
         except ValidationError:
@@ -478,7 +480,7 @@ def current_version() -> bytes | None:
         if version is None:
             client.set(_version_key(), 1, nx=True)
             version = client.get(_version_key())
-        return version
+        return cast(bytes | None, version)  # the client does not decode replies
     except redis.RedisError as exc:
         redis_client.mark_down()
         logger.warning(
@@ -519,7 +521,8 @@ def _catalog(adapter_class: type[ModelCatalog]) -> ModelCatalog:
 
 def get_catalog() -> ModelCatalog:
     """The configured catalogue adapter (one instance per adapter class and process)."""
-    return _catalog(app_settings.CATALOG_ADAPTER)
+    # A class is hashable; mypy checks a class object's __hash__ as an unbound method.
+    return _catalog(app_settings.CATALOG_ADAPTER)  # type: ignore[arg-type]
 
 
 caches.register("catalogue adapter", _catalog.cache_clear, caches.Change.CATALOGUE)

@@ -25,7 +25,7 @@ class TrackingMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         identity = Identity(request, allowed=tracking_allowed(request))
-        request.recommendations = identity
+        request.recommendations = identity  # type: ignore[attr-defined]  # the app's own request attribute
         response = self.get_response(request)
         if identity.allowed:
             self._track_view(request, response)

@@ -21,7 +21,7 @@ from .signals import (
 )
 from .tasks import precompute_lists, refresh_content_neighbours
 from .tracking.api import build_record, track
-from .tracking.identity import identity_for
+from .tracking.identity import cross_site_reason, identity_for
 from .tracking.records import EventRecord
 from .tracking.sinks import emit
 
@@ -82,8 +82,12 @@ def record_purchases(
 
 @receiver(user_logged_in, dispatch_uid="recommendations.stitch_visitor")
 def stitch_visitor(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    """Attribute the visitor's anonymous history, stored and still in flight, to the user."""
-    if request is None:
+    """Attribute the visitor's anonymous history, stored and still in flight, to the user.
+
+    Not when the login itself was started from another site's page (a forged login into someone
+    else's account would hand them this browser's history): the history stays anonymous.
+    """
+    if request is None or cross_site_reason(request) is not None:
         return
     identity = identity_for(request)
     if not identity.allowed:

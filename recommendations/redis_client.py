@@ -12,6 +12,8 @@ import time
 from typing import Any
 
 import redis
+from django.conf import settings
+from django.core.cache import BaseCache, caches
 from django.core.signals import setting_changed
 
 from .conf import app_settings
@@ -46,6 +48,15 @@ def get_redis(timeout: float | None = -1.0) -> redis.Redis:
 def available() -> bool:
     """False while the breaker is open after a recent failure."""
     return time.monotonic() >= _down_until
+
+
+def shared_cache() -> BaseCache | None:
+    """Django's default cache, or ``None`` while it lives in a Redis the breaker has marked
+    down: each read would then wait for its own timeout, and a page reads it several times."""
+    backend = str(settings.CACHES.get("default", {}).get("BACKEND", ""))
+    if "redis" in backend.lower() and not available():
+        return None
+    return caches["default"]
 
 
 def mark_down() -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+from typing import Protocol, cast
 
 import redis
 from django.db import DatabaseError, transaction
@@ -81,6 +81,13 @@ def _decode(raw: bytes | str) -> RankedList:
     return [(str(item_id), float(score)) for item_id, score in json.loads(raw)]
 
 
+def _require_breaker_closed() -> None:
+    """Reads on the request path honour the breaker: after a failure they fail at once for
+    ``REDIS_RETRY_AFTER`` seconds instead of waiting for a timeout each."""
+    if not redis_client.available():
+        raise StoreUnavailable("Redis was unreachable a moment ago; not asking again yet")
+
+
 class RedisListStore:
     def __init__(self, client: redis.Redis | None = None) -> None:
         self._client = client
@@ -95,6 +102,7 @@ class RedisListStore:
     def get_many(self, keys: list[str]) -> dict[str, RankedList]:
         if not keys:
             return {}
+        _require_breaker_closed()
         try:
             values = self.client.mget([self._key(k) for k in keys])
         except redis.RedisError as exc:
@@ -110,6 +118,7 @@ class RedisListStore:
         """Lists with the label of what wrote them, in one round trip."""
         if not keys:
             return {}
+        _require_breaker_closed()
         try:
             pipe = self.client.pipeline(transaction=False)
             pipe.mget([self._key(k) for k in keys])
@@ -166,7 +175,8 @@ class RedisListStore:
         ]
 
     def model_version(self, key: str) -> str | None:
-        version = self.client.hget(app_settings.key("list-versions"), key)
+        # The client does not decode replies: bytes or None.
+        version = cast(bytes | None, self.client.hget(app_settings.key("list-versions"), key))
         return None if version is None else version.decode()
 
 

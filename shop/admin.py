@@ -76,7 +76,11 @@ class OrderLineInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
+    """Orders are records of what happened: only their status (a refund, a cancellation) is a
+    staff decision to edit; orders come from checkout or an import, never from this form."""
+
     list_display = ["number", "created", "status", "total", "user", "email"]
+    readonly_fields = ["number", "user", "email", "total", "created"]
     list_filter = ["status", "created"]
     search_fields = ["number", "email", "user__username"]
     list_select_related = ["user"]
@@ -86,14 +90,30 @@ class OrderAdmin(admin.ModelAdmin):
     # The paginator's COUNT(*) over an imported order table is slow on SQLite; skip it.
     show_full_result_count = False
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
 
 @admin.register(OrderLine)
 class OrderLineAdmin(admin.ModelAdmin):
+    """Read-only, like the order's inline: a line is what was paid for (the purchase events that
+    trained the models were recorded from it), so changing one would rewrite history."""
+
     list_display = ["order", "product", "quantity", "unit_price"]
     list_select_related = ["order", "product"]
     search_fields = ["order__number", "product__sku", "product__title"]
     raw_id_fields = ["order", "product"]
+    readonly_fields = ["order", "product", "quantity", "unit_price"]
     show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OrderLine | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OrderLine | None = None) -> bool:
+        return False
 
 
 admin.site.unregister(PeriodicTask)

@@ -49,7 +49,10 @@ class ShopCatalog(ModelCatalog):
 
     def describe(self, item_ids: Iterable[str]) -> dict[str, ItemInfo]:
         """One flat query without descriptions: this runs on every recommendation request."""
-        pks = [int(i) for i in item_ids if i.isdigit()]
+        # isdigit() accepts "²", which int() refuses, and int() reads "٣" as 3: only ASCII digits
+        # can be one of our keys, and no more than 18 of them (a 64-bit column; a longer number
+        # makes the database driver raise OverflowError).
+        pks = [int(i) for i in item_ids if i.isascii() and i.isdecimal() and len(i) <= 18]
         if not pks:
             return {}
         rows = Product.objects.filter(pk__in=pks).values_list(*_SERVING_FIELDS)

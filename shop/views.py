@@ -70,7 +70,9 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
+    """Control characters are dropped from the query: PostgreSQL refuses NUL in any string."""
+    raw = request.GET.get("q", "")[:200]
+    query = "".join(ch if ch.isprintable() else " " for ch in raw).strip()[:100]
     page_obj = None
     if query:
         page_obj = _page(

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_cache_is_registered_with_what_makes_it_stale():
+    import recommendations.popularity
     import recommendations.registry
     import recommendations.tracking.identity  # noqa: F401
 
@@ -29,6 +30,7 @@ def test_every_cache_is_registered_with_what_makes_it_stale():
         "catalogue adapter": {Change.CATALOGUE, Change.SETTINGS},
         "merchandising rules": {Change.RULES, Change.SETTINGS},
         "visitor cookie verdicts": {Change.SETTINGS},
+        "popularity": {Change.SETTINGS},
     }
 
 

@@ -88,6 +88,21 @@ def _last_days(count: int) -> list[date]:
 
 @admin.register(VisitorLink)
 class VisitorLinkAdmin(admin.ModelAdmin):
+    """Read-only: a link records that a browser logged in as a user. Editing one would move that
+    browser's whole history (and its future events) onto somebody else's account.
+
+    Deleting stays possible (with the delete permission), as for events: deleting a user in admin
+    deletes their links and events with them, and admin refuses to delete a user at all when a
+    related model's admin forbids deleting.
+    """
+
     list_display = ("visitor_id", "user", "linked_at")
     search_fields = ("=visitor_id", "user__username")
     raw_id_fields = ("user",)
+    readonly_fields = ("visitor_id", "user", "linked_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -99,7 +99,7 @@ class RuleAdmin(admin.ModelAdmin):
         return "Live"
 
     def save_model(self, request: HttpRequest, obj: Rule, form: ModelForm, change: bool) -> None:
-        if not change:
+        if not change and request.user.is_authenticated:  # always, in the admin
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
         if obj.item_id and not get_catalog().existing_ids([obj.item_id]):
@@ -118,13 +118,15 @@ class RuleAdmin(admin.ModelAdmin):
         self._set_active(request, queryset, active=False)
 
     def _set_active(self, request: HttpRequest, queryset: QuerySet[Rule], *, active: bool) -> None:
-        # Saved one by one, so that ``updated`` moves and the serving cache hears of it.
+        # Saved one by one, so that ``updated`` moves and the serving cache hears of it; each
+        # change goes into admin's history, as an edit through the form does.
         changed = 0
+        state = "activated" if active else "deactivated"
         for rule in queryset.exclude(active=active):
             rule.active = active
             rule.save(update_fields=["active", "updated"])
+            self.log_change(request, rule, f"Rule {state} (bulk action).")
             changed += 1
-        state = "activated" if active else "deactivated"
         self.message_user(request, f"{changed} rule{'' if changed == 1 else 's'} {state}.")
 
 

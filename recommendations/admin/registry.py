@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template import engines
@@ -62,22 +63,24 @@ def metric_chart(
 ) -> LineChart | None:
     """One line per scenario through its versions' validation NDCG@10, by creation time; the
     active version is drawn larger. ``None`` when no version has a metric yet."""
-    measured = sorted((v for v in versions if v.metric is not None), key=lambda v: v.created)
+    measured = sorted(
+        ((v, v.metric) for v in versions if v.metric is not None), key=lambda pair: pair[0].created
+    )
     if not measured:
         return None
-    start, end = measured[0].created, measured[-1].created
+    start, end = measured[0][0].created, measured[-1][0].created
     span = max((end - start).total_seconds(), 1.0)
-    maximum = max(v.metric for v in measured) or 1.0
+    maximum = max(metric for _, metric in measured) or 1.0
     series = []
     for scenario in Scenario:
         points = [
             Point(
                 x=round(6 + (v.created - start).total_seconds() / span * (width - 12), 1),
-                y=round(height - 6 - v.metric / maximum * (height - 12), 1),
-                label=f"{v.version} ({v.get_status_display().lower()}): {v.metric:.4f}",
+                y=round(height - 6 - metric / maximum * (height - 12), 1),
+                label=f"{v.version} ({v.get_status_display().lower()}): {metric:.4f}",
                 active=v.status == ModelVersion.Status.ACTIVE,
             )
-            for v in measured
+            for v, metric in measured
             if v.scenario == scenario
         ]
         if points:
@@ -157,7 +160,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_select_related = ("run", "reference")
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
     actions = ("roll_back_to_this_version",)
-    change_list_template = CHANGE_LIST  # type: ignore[assignment]
+    change_list_template = CHANGE_LIST
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -207,14 +210,26 @@ class ModelVersionAdmin(admin.ModelAdmin):
                     "title": f"Activate {target.version}, which the gate rejected?",
                     "target": target,
                     "warning": rejected_warning(target),
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 },
             )
+        previous = ModelVersion.objects.filter(
+            scenario=target.scenario, status=ModelVersion.Status.ACTIVE
+        ).first()
         try:
             rollback(target.scenario, to=target.pk, force=confirmed)
         except RegistryError as exc:
             self.message_user(request, f"Nothing changed: {exc}.", messages.ERROR)
             return None
+        # Admin's history (LogEntry) is where staff look for who changed what the store serves.
+        self.log_change(
+            request,
+            target,
+            f"Rolled {target.get_scenario_display()} back to {target.version}"
+            + (f" (was {previous.version})" if previous is not None else "")
+            + ("; the gate had rejected it, activated on confirmation" if confirmed else "")
+            + ".",
+        )
         self.message_user(
             request,
             f"{target.get_scenario_display()} now uses {target.version}; its stored lists are "

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from rest_framework import serializers
 
 from recommendations.conf import app_settings
-from recommendations.tracking.beacon import BEACON_KINDS, CONTEXT_MAX_KEYS
+from recommendations.tracking.beacon import BEACON_KINDS, CONTEXT_MAX_KEYS, SENT_AT_MAX
 from recommendations.types import Slot
+
+#: The permission ``as_user`` needs (a ``Meta.permissions`` entry of ``Event``).
+PREVIEW_PERMISSION = "recommendations.preview_as_user"
 
 
 class RecommendationQuerySerializer(serializers.Serializer):
@@ -24,11 +28,14 @@ class RecommendationQuerySerializer(serializers.Serializer):
             )
         return value
 
-    def validate_as_user(self, value: int):
+    def validate_as_user(self, value: int) -> AbstractBaseUser:
         request = self.context["request"]
-        if not (request.user.is_authenticated and request.user.is_staff):
+        # A permission of its own, not is_staff: staff accounts for catalogue or order work
+        # must not read what a customer looked at. Superusers have it; the view logs each use.
+        if not request.user.has_perm(PREVIEW_PERMISSION):
             raise serializers.ValidationError(
-                "Only staff may preview another user's recommendations."
+                "Previewing another user's recommendations needs the "
+                f"{PREVIEW_PERMISSION!r} permission."
             )
         try:
             return get_user_model()._default_manager.get(pk=value)
@@ -93,23 +100,43 @@ class BeaconEventSerializer(serializers.Serializer):
         allow_null=True,
         help_text="When it happened (ISO 8601 with a timezone); the server's time when left out.",
     )
-    context = serializers.DictField(
+    # Declared fields leave the class for ``_declared_fields``; the stubs see them shadow
+    # ``Field.context`` (and ``Serializer.errors`` below).
+    context = serializers.DictField(  # type: ignore[assignment]
         required=False,
         help_text=f"Flat: at most {CONTEXT_MAX_KEYS} keys, string/number/boolean/null values.",
     )
 
 
 class EventBatchSerializer(serializers.Serializer):
-    events = BeaconEventSerializer(
+    # min_length (DRF's ListSerializer, documented as minItems) is unknown to the stubs.
+    events = BeaconEventSerializer(  # type: ignore[call-arg]
         many=True,
         allow_empty=False,
+        min_length=1,
         help_text="At most BEACON_MAX_EVENTS events (setting, 100 by default); all or nothing.",
+    )
+    sent_at = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=SENT_AT_MAX - 1,
+        help_text=(
+            "The client's clock when it sent the batch, in milliseconds since the epoch. Each "
+            "event's ts is then corrected to received - (sent_at - ts), so a wrong client clock "
+            "loses nothing; an event moved by a second or more gets context.clock_skew_ms. "
+            "Without it, ts is taken as it is."
+        ),
     )
 
 
 class EventsAcceptedSerializer(serializers.Serializer):
     accepted = serializers.IntegerField(
         min_value=0, help_text="Events stored or safely queued (duplicates count once)."
+    )
+    duplicates = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Events left out because their event_id came earlier in the same batch.",
     )
     tracking = serializers.ChoiceField(
         choices=["declined", "quarantined"],
@@ -130,7 +157,7 @@ class BeaconErrorSerializer(serializers.Serializer):
 
 class EventsRejectedSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    errors = BeaconErrorSerializer(many=True, help_text="One entry per problem found.")
+    errors = BeaconErrorSerializer(many=True, help_text="One entry per problem found.")  # type: ignore[assignment]
 
 
 class DetailSerializer(serializers.Serializer):

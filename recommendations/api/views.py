@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -22,7 +24,8 @@ from recommendations.tracking.quarantine import quarantined
 from recommendations.tracking.sinks import Outcome, deliver
 from recommendations.types import Slot
 
-from .parsers import RawJSONParser, RawTextParser
+from .parsers import RawJSONParser, RawTextParser, is_chunked, raw_body
+from .permissions import SameSiteOnly
 from .serializers import (
     DetailSerializer,
     EventBatchSerializer,
@@ -34,6 +37,12 @@ from .serializers import (
 from .throttling import OptionalScopedRateThrottle
 
 preview_logger = logging.getLogger("recommendations.preview")
+#: DRF's validation error body: each parameter at fault, with its messages.
+PARAMETER_ERRORS = {
+    "type": "object",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "example": {"item": ["unknown item '42'"]},
+}
 #: The longest item id the recommendations endpoint's ``exclude`` accepts.
 MAX_EXCLUDE_ID_LENGTH = 100
 
@@ -47,13 +56,14 @@ class EventBatchView(APIView):
     * 202 ``{"accepted": 0, "tracking": "declined" | "quarantined"}``: nothing stored, because
       consent is missing or the client is a bot (its events are counted in the quarantine);
     * 400 ``{"detail": ..., "errors": [{"index": i, "field": f, "message": m}]}``: nothing stored;
+    * 403: posted from another site's page (``Origin`` or ``Sec-Fetch-Site``); nothing stored;
     * 413: the body is larger than ``BEACON_MAX_BYTES``; 415: not JSON;
     * 503 with ``Retry-After``: the batch could not be stored durably; resend it unchanged.
 
     ``text/plain`` is accepted because ``navigator.sendBeacon`` sends it without a preflight.
     """
 
-    permission_classes = [AllowAny]
+    permission_classes = [SameSiteOnly]
     throttle_classes = [OptionalScopedRateThrottle]
     throttle_scope = "recommendations_events"
     parser_classes = [RawJSONParser, RawTextParser]
@@ -69,6 +79,11 @@ class EventBatchView(APIView):
             ),
             400: OpenApiResponse(
                 EventsRejectedSerializer, description="Nothing was stored: one error per problem."
+            ),
+            403: OpenApiResponse(
+                DetailSerializer,
+                description="Posted from another site's page (Origin / Sec-Fetch-Site); "
+                "nothing was stored.",
             ),
             413: OpenApiResponse(
                 DetailSerializer, description="The body is larger than BEACON_MAX_BYTES."
@@ -94,18 +109,19 @@ class EventBatchView(APIView):
             )
         ],
     )
-    def post(self, request: Request) -> Response:
-        body = request.data
+    def post(self, request: Request) -> Response | StreamingHttpResponse:
+        body = raw_body(request)
         try:
-            events = parse_batch(body)
+            batch = parse_batch(body)
         except BeaconRejected as rejected:
-            return Response(
-                {
-                    "detail": "The batch was rejected; nothing was stored.",
-                    "errors": [error.as_dict() for error in rejected.errors],
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            content: dict[str, object] = {
+                "detail": "The batch was rejected; nothing was stored.",
+                "errors": [error.as_dict() for error in rejected.errors],
+            }
+            if not body and is_chunked(request):
+                return _closing_response(content, status.HTTP_400_BAD_REQUEST)
+            return Response(content, status=status.HTTP_400_BAD_REQUEST)
+        events = batch.events
 
         identity = identity_for(request._request)
         if not identity.allowed:
@@ -128,13 +144,33 @@ class EventBatchView(APIView):
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": "5"},
             )
-        return Response({"accepted": len(records)}, status=status.HTTP_202_ACCEPTED)
+        accepted: dict[str, int] = {"accepted": len(records)}
+        if batch.duplicates:
+            accepted["duplicates"] = batch.duplicates
+        return Response(accepted, status=status.HTTP_202_ACCEPTED)
+
+
+def _closing_response(content: dict[str, object], status_code: int) -> StreamingHttpResponse:
+    """A JSON answer without ``Content-Length``, for a body the server left unread.
+
+    A server that does not decode chunked bodies (Django's runserver) leaves the chunks on the
+    connection, where they would be read as the next request; WSGI lets an application neither
+    read them nor send ``Connection: close``, but such a server closes the connection after a
+    response of unknown length. Servers that keep the connection (gunicorn) decode the body and
+    discard what is left of it themselves.
+    """
+    return StreamingHttpResponse(
+        iter([json.dumps(content).encode()]),
+        status=status_code,
+        content_type="application/json",
+    )
 
 
 class RecommendationsView(APIView):
     """Recommendations for the current user or visitor in one slot.
 
-    Staff may preview any user's list with ``?as_user=<id>``; every preview is logged to the
+    A user with the ``recommendations.preview_as_user`` permission (``is_staff`` alone is not
+    enough) may preview any user's list with ``?as_user=<id>``; every preview is logged to the
     ``recommendations.preview`` logger. Nobody else can name a user: the audience is the request's
     own session and visitor cookie.
     """
@@ -163,7 +199,18 @@ class RecommendationsView(APIView):
                 ),
             ),
         ],
-        responses=RecommendationsSerializer,
+        responses={
+            200: RecommendationsSerializer,
+            400: OpenApiResponse(
+                PARAMETER_ERRORS,
+                description="A query parameter is invalid, or `item` names no product: each "
+                "parameter at fault with its messages.",
+            ),
+            404: OpenApiResponse(DetailSerializer, description="No such slot."),
+            429: OpenApiResponse(
+                DetailSerializer, description="Throttled (when a rate is configured)."
+            ),
+        },
     )
     def get(self, request: Request, slot: str) -> Response:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -75,7 +75,9 @@ class EventLog:
             else np.asarray(list(weights), dtype=np.float32)
         )
         if kinds is not None:
-            table = dict(DEFAULT_KIND_WEIGHTS if kind_weights is None else kind_weights)
+            table: dict[Any, float] = dict(
+                DEFAULT_KIND_WEIGHTS if kind_weights is None else kind_weights
+            )
             kind_list = list(kinds)
             if len(kind_list) != n:
                 raise ValueError("kinds must have one entry per event")
@@ -211,14 +213,18 @@ def matrix_from_pairs(
     dtype: type = np.float32,
 ) -> sp.csr_matrix:
     """A CSR matrix with sorted indices and no duplicates (duplicate cells are summed)."""
-    data = np.ones(len(rows), dtype=dtype) if values is None else np.asarray(values, dtype=dtype)
+    data: np.ndarray = (
+        np.ones(len(rows), dtype=dtype) if values is None else np.asarray(values, dtype=dtype)
+    )
     matrix = sp.csr_matrix((data, (rows, cols)), shape=shape, dtype=dtype)
     matrix.sum_duplicates()
     matrix.sort_indices()
     return matrix
 
 
-def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]):
+def _csr(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]
+) -> sp.csr_matrix:
     return matrix_from_pairs(rows, cols, shape, values, dtype=values.dtype.type)
 
 

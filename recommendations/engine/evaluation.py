@@ -100,7 +100,7 @@ def evaluate_interactions(
     )
     models: dict[str, dict[str, Any]] = {}
     for name, trial in selection.best_per_family().items():
-        model = trial.make()
+        model = trial.fresh()
         started = time.perf_counter()
         fit_model(model, split.train, times=split.train_times)
         fit_s = time.perf_counter() - started

@@ -180,7 +180,7 @@ def _refit(
     previous_als: ALS | Artifact | None,
 ) -> Recommender:
     """The winner on all the data; ALS continues from the previous factors when they fit."""
-    model = selection.best.make()
+    model = selection.best.fresh()
     if isinstance(model, ALS) and _same_factors(previous_als, model.factors):
         return model.fit(matrix, warm_start=previous_als)
     return fit_model(model, matrix, times=times)

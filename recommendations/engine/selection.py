@@ -24,6 +24,7 @@ import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -99,6 +100,12 @@ class Trial:
     per_row: dict[str, np.ndarray] | None = field(default=None, repr=False)
     make: Callable[[], Recommender] | None = field(default=None, repr=False)
 
+    def fresh(self) -> Recommender:
+        """A new, unfitted model of this trial's configuration."""
+        if self.make is None:
+            raise ValueError(f"trial {self.name!r} has no model factory")
+        return self.make()
+
 
 @dataclass
 class Selection:
@@ -150,14 +157,11 @@ def for_you_candidates(
     candidates.append(Candidate("itemknn", lambda: ItemKNN(neighbours=50, device=device)))
     if n_items <= MAX_ITEMS[_device_type(device)]:
         candidates += [
-            Candidate("ease", lambda lam=lam: EASE(regularization=lam, device=device))
+            Candidate("ease", partial(EASE, regularization=lam, device=device))
             for lam in (500.0, 150.0, 50.0)
         ]
     candidates += [
-        Candidate(
-            "als",
-            lambda f=f, reg=reg, a=a: ALS(factors=f, regularization=reg, alpha=a, device=device),
-        )
+        Candidate("als", partial(ALS, factors=f, regularization=reg, alpha=a, device=device))
         for f, reg, a in ((64, 1.0, 5.0), (128, 3.0, 3.0))
     ]
     return candidates
@@ -192,7 +196,7 @@ def bought_together_candidates(device: str | torch.device = "auto") -> list[Cand
         *(
             Candidate(
                 "bought_together",
-                lambda beta=beta: BoughtTogether(popularity_exponent=beta, device=device),
+                partial(BoughtTogether, popularity_exponent=beta, device=device),
             )
             for beta in (0.5, 0.75, 1.0)
         ),
@@ -412,7 +416,7 @@ def _finish(
     best = choose(trials, metric, incumbent)
     model = None
     if refit:
-        model = fit_model(best.make(), matrix, times=times, features=features)
+        model = fit_model(best.fresh(), matrix, times=times, features=features)
     return Selection(scenario, metric, trials, best, model, references or {})
 
 
@@ -443,6 +447,8 @@ def _within_one_standard_error(best: Trial, other: Trial, metric: str) -> bool:
     """Whether ``best``'s advantage over ``other`` is no more than its paired standard error."""
     if best is other:
         return True
+    if best.per_row is None or other.per_row is None:
+        raise ValueError("only scored trials can be compared")
     difference = best.per_row[metric] - other.per_row[metric]
     standard_error = (
         difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else 0.0

@@ -66,7 +66,9 @@ def time_split(
     )
 
 
-def _cells(matrix: sp.csr_matrix, times: sp.csr_matrix):
+def _cells(
+    matrix: sp.csr_matrix, times: sp.csr_matrix
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     coo = sp.csr_matrix(matrix).tocoo()
     times = sp.csr_matrix(times)
     if times.nnz != coo.nnz:
@@ -74,7 +76,15 @@ def _cells(matrix: sp.csr_matrix, times: sp.csr_matrix):
     return coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, times.tocoo().data
 
 
-def _split(protocol, shape, rows, cols, values, stamps, held) -> Split:
+def _split(
+    protocol: str,
+    shape: tuple[int, int],
+    rows: np.ndarray,
+    cols: np.ndarray,
+    values: np.ndarray,
+    stamps: np.ndarray,
+    held: np.ndarray,
+) -> Split:
     train = ~held
     return Split(
         protocol=protocol,

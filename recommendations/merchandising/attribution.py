@@ -87,7 +87,13 @@ def slot_performance(since: datetime, until: datetime) -> list[SlotPerformance]:
     return sorted(rows.values(), key=lambda p: (p.slot, p.source))
 
 
-def _latest_click(clicks, who: list[str], item_id: str, ts: datetime, window: timedelta):
+def _latest_click(
+    clicks: dict[tuple[str, str], list[tuple[datetime, tuple[str, str]]]],
+    who: list[str],
+    item_id: str,
+    ts: datetime,
+    window: timedelta,
+) -> tuple[str, str] | None:
     best: tuple[datetime, tuple[str, str]] | None = None
     for person in who:
         history = clicks.get((person, item_id))

@@ -67,6 +67,11 @@ class Event(models.Model):
             models.Index(fields=["item_id", "ts"], name="rec_event_item_ts"),
             models.Index(fields=["kind", "ts"], name="rec_event_kind_ts"),
         ]
+        # Seeing another user's list reveals what they looked at and bought: a grant of its
+        # own, not something every staff account has (see the API's ``as_user``).
+        permissions = [
+            ("preview_as_user", "Can preview another user's recommendations (as_user)"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.item_id} by {self.user_id or self.visitor_id}"

@@ -203,9 +203,17 @@ class Rule(models.Model):
                 add("weight", "The weight must be greater than zero.")
         elif self.weight is not None:
             add("weight", "Only boost and bury rules have a weight: leave this empty.")
-        if None not in (self.min_price, self.max_price) and self.min_price > self.max_price:
+        if (
+            self.min_price is not None
+            and self.max_price is not None
+            and self.min_price > self.max_price
+        ):
             add("max_price", "The maximum price must not be below the minimum price.")
-        if None not in (self.starts_at, self.ends_at) and self.starts_at >= self.ends_at:
+        if (
+            self.starts_at is not None
+            and self.ends_at is not None
+            and self.starts_at >= self.ends_at
+        ):
             add("ends_at", "The end must be after the start.")
         if errors:
             raise ValidationError(errors)
@@ -223,7 +231,7 @@ class Rule(models.Model):
         text = f"{self.get_action_display()} {self._target_text()}"
         if self.action == Action.PIN:
             text += f" at position {self.position}"
-        elif self.action in WEIGHTED:
+        elif self.action in WEIGHTED and self.weight is not None:
             text += f" by {self.weight * 100:g}%"
         return text
 

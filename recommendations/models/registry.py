@@ -8,7 +8,7 @@ it with :func:`recommendations.engine.artifacts.load_artifact`, which needs nump
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, storages
@@ -38,6 +38,8 @@ def artifact_dir() -> Path:
 class _ArtifactStorage(LazyObject):
     """Resolved on first use, so settings (and test overrides) are read when files are touched."""
 
+    _wrapped: object  # the Storage once resolved, else ``empty``
+
     def _setup(self) -> None:
         alias = app_settings.ARTIFACT_STORAGE
         self._wrapped = storages[alias] if alias else FileSystemStorage(location=artifact_dir())
@@ -48,7 +50,7 @@ _storage = _ArtifactStorage()
 
 def artifact_storage() -> Storage:
     """The storage of artifacts and training states (a callable, so migrations stay portable)."""
-    return _storage
+    return cast(Storage, _storage)  # the lazy proxy stands in for the Storage it wraps
 
 
 def _reset_storage(*, setting: str, **kwargs: Any) -> None:

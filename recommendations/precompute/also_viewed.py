@@ -44,7 +44,9 @@ def _write_also_viewed(store: Any, label: str, state: Any, length: int) -> int:
     cosine = together.data[keep] / np.sqrt(counts[rows] * counts[cols])
     order = np.lexsort((-cosine, rows))
     rows, cols, cosine = rows[order], cols[order], cosine[order]
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else []
+    starts: np.ndarray | list[int] = (
+        np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else []
+    )
     ends = np.r_[starts[1:], len(rows)] if len(rows) else []
     lists = {
         f"item:{state.item_keys[rows[lo]]}:also-viewed": [

@@ -4,7 +4,7 @@ bought-together), scored with numpy/scipy on the artifacts (no torch)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,9 @@ from recommendations.types import Relation, Scenario, Slot
 from .also_viewed import refresh_also_viewed
 
 logger = logging.getLogger("recommendations.training")
+
+#: ``score(rows, history) -> dense block`` of one block of users.
+UserScorer = Callable[[np.ndarray, sp.csr_matrix], np.ndarray]
 
 #: Users scored per block: bounds the dense users x items buffer.
 USER_BLOCK = 1024
@@ -102,7 +105,7 @@ def write_user_lists(
     return written
 
 
-def _user_scorer(artifact: Any, user_keys: np.ndarray):
+def _user_scorer(artifact: Any, user_keys: np.ndarray) -> UserScorer:
     """``score(rows, history) -> dense block`` for one artifact kind; ``-inf`` = unreachable."""
     arrays = artifact.arrays
     if artifact.kind == "scores":
@@ -121,7 +124,7 @@ def _user_scorer(artifact: Any, user_keys: np.ndarray):
     return _factor_scorer(artifact, user_keys)
 
 
-def _factor_scorer(artifact: Any, user_keys: np.ndarray):
+def _factor_scorer(artifact: Any, user_keys: np.ndarray) -> UserScorer:
     """ALS: the fitted user vector when the user was in training, else a fold-in."""
     from recommendations.engine.artifacts import fold_in
     from recommendations.engine.indexmap import IndexMap
@@ -180,7 +183,9 @@ def write_item_lists(
     return written
 
 
-def _item_neighbours(artifact: Any, items: np.ndarray, length: int):
+def _item_neighbours(
+    artifact: Any, items: np.ndarray, length: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Top neighbours of each of ``items`` (never the item itself)."""
     arrays = artifact.arrays
     if artifact.kind == "neighbours":

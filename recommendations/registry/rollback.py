@@ -38,7 +38,8 @@ def rollback(scenario: str, to: int | None = None, *, force: bool = False) -> Mo
                 )
             if active is not None and target.pk == active.pk:
                 raise RegistryError(f"version {to} ({target.version}) is already active")
-        if not target.artifact or not target.artifact.storage.exists(target.artifact.name):
+        name = target.artifact.name  # a FieldFile is true when it has a name
+        if not name or not target.artifact.storage.exists(name):
             raise RegistryError(f"version {target.pk} ({target.version}) has no artifact file")
         if target.status == Status.REJECTED and not force:
             raise RegistryError(rejected_warning(target))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
 from recommendations.catalog import get_catalog
@@ -10,7 +11,7 @@ from recommendations.tracking.identity import identity_for
 from .pipeline import Audience
 
 
-def audience_for(request: HttpRequest, *, user=None) -> Audience:
+def audience_for(request: HttpRequest, *, user: AbstractBaseUser | None = None) -> Audience:
     """The request's user and visitor (and cart). ``user`` overrides for staff preview only."""
     if user is not None:
         return Audience(user_id=user.pk)

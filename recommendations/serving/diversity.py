@@ -52,6 +52,6 @@ def cap_categories(
     for index in range(min(limit, len(candidates))):
         if index in pinned:
             result.append(pinned[index])
-        elif (candidate := next(rest, None)) is not None:
-            result.append(candidate)
+        elif (following := next(rest, None)) is not None:
+            result.append(following)
     return result

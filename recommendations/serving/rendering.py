@@ -11,13 +11,13 @@ import hashlib
 import logging
 from collections.abc import Iterable
 
-from django.core.cache import caches
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import select_template
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from recommendations import redis_client
 from recommendations.conf import app_settings
 from recommendations.types import Slot
 
@@ -82,8 +82,8 @@ def render_slot(
         if shared
         else None
     )
-    cache = caches["default"]
-    cached = cache.get(cache_key) if cache_key is not None else None
+    cache = redis_client.shared_cache()
+    cached = cache.get(cache_key) if cache_key is not None and cache is not None else None
     if isinstance(cached, tuple) and len(cached) == 2:
         html, shown = cached
         mark_on_page(request, shown)
@@ -112,7 +112,7 @@ def render_slot(
         )
         shown = [r.item.item_id for r in result.items]
     mark_on_page(request, shown)
-    if cache_key is not None:
+    if cache_key is not None and cache is not None:
         cache.set(cache_key, (html, shown), app_settings.TEMPLATE_CACHE_SECONDS)
     return _with_csrf(html, request)
 

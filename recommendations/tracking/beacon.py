@@ -7,6 +7,15 @@ Identity is not part of the payload: ``user`` or ``visitor`` fields are refused 
 Limits (settings): ``BEACON_MAX_EVENTS`` events per batch, ``BEACON_MAX_BYTES`` per body, client
 timestamps no more than ``BEACON_MAX_CLOCK_SKEW`` seconds ahead nor ``BEACON_MAX_AGE`` seconds old.
 Purchases are not accepted from clients: they come from the store's ``order_placed`` signal.
+
+Browsers' clocks are often wrong by minutes or hours, so a batch may carry ``sent_at``, the
+client's clock when it sent the batch (milliseconds since the epoch). As trusted collectors do, each
+event's time is then corrected to ``received - (sent_at - ts)``, which the limits above are checked
+against, and an event moved by a second or more says so in ``context["clock_skew_ms"]``: a fast
+clock no longer loses every event. Without ``sent_at`` client times are taken as they are.
+
+An ``event_id`` repeated within one batch is one event (the first occurrence); the rest are counted
+as duplicates, so the client is told what was stored.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -61,6 +70,13 @@ Text = Annotated[str, Strict(), AfterValidator(_clean_text)]
 CONTEXT_MAX_KEYS = 16
 CONTEXT_KEY_MAX = 32
 CONTEXT_VALUE_MAX = 512
+#: The context key that records how far a corrected event was moved, in milliseconds.
+CLOCK_SKEW_KEY = "clock_skew_ms"
+#: A smaller correction is transit time rather than a wrong clock, and is not flagged.
+CLOCK_SKEW_FLAG = timedelta(seconds=1)
+#: ``sent_at`` must be below this (milliseconds; the year 5138): beyond is not a clock reading.
+SENT_AT_MAX = 10**14
+ENVELOPE_FIELDS = frozenset({"events", "sent_at"})
 
 
 @dataclass(frozen=True)
@@ -114,16 +130,10 @@ class BeaconEvent(BaseModel):
 
     @field_validator("ts")
     @classmethod
-    def _recent(cls, ts: datetime | None) -> datetime | None:
-        if ts is None:
-            return None
-        if ts.tzinfo is None:
+    def _aware(cls, ts: datetime | None) -> datetime | None:
+        """Only the form here: the range is checked after the clock correction (``_time_errors``)."""
+        if ts is not None and ts.tzinfo is None:
             raise ValueError("must include a timezone (ISO 8601 with Z or an offset)")
-        now = timezone.now()
-        if ts > now + timedelta(seconds=app_settings.BEACON_MAX_CLOCK_SKEW):
-            raise ValueError("is in the future")
-        if ts < now - timedelta(seconds=app_settings.BEACON_MAX_AGE):
-            raise ValueError("is too old")
         return ts
 
     def rule_errors(self, index: int) -> list[BeaconError]:
@@ -148,15 +158,23 @@ class BeaconRejected(Exception):
         self.errors = errors
 
 
-def parse_batch(body: bytes) -> list[BeaconEvent]:
-    """Validate a JSON body ``{"events": [...]}``; raise :class:`BeaconRejected` listing every problem."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BeaconRejected([BeaconError("body", f"not valid JSON: {exc}")]) from None
+@dataclass(frozen=True)
+class ParsedBatch:
+    """A valid batch: each ``event_id`` once, client times corrected for the client's clock."""
+
+    events: list[BeaconEvent]
+    #: Events left out because their ``event_id`` came earlier in the same batch.
+    duplicates: int = 0
+
+
+def parse_batch(body: bytes, *, received: datetime | None = None) -> ParsedBatch:
+    """Validate a JSON body ``{"events": [...], "sent_at": ms}``; raise :class:`BeaconRejected`
+    listing every problem. ``received`` (default: now) is when the server got the batch."""
+    received = received or timezone.now()
+    payload = _load_json(body)
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
         raise BeaconRejected([BeaconError("events", 'expected an object {"events": [...]}')])
-    extra = sorted(set(payload) - {"events"})
+    extra = sorted(set(payload) - ENVELOPE_FIELDS)
     if extra:
         raise BeaconRejected([BeaconError(name, "unknown field") for name in extra])
     raw_events = payload["events"]
@@ -168,6 +186,8 @@ def parse_batch(body: bytes) -> list[BeaconEvent]:
             [BeaconError("events", f"too many events: {len(raw_events)} (at most {limit})")]
         )
 
+    offset = _clock_offset(payload, received) if "sent_at" in payload else None
+
     events: list[BeaconEvent] = []
     errors: list[BeaconError] = []
     for index, raw in enumerate(raw_events):
@@ -175,14 +195,84 @@ def parse_batch(body: bytes) -> list[BeaconEvent]:
             event = BeaconEvent.model_validate(raw)
         except ValidationError as exc:
             errors.extend(_errors_of(index, exc))
-        else:
-            events.append(event)
-            errors.extend(event.rule_errors(index))
+            continue
+        if offset is not None:
+            try:
+                event = _corrected(event, offset)
+            except OverflowError:
+                errors.append(BeaconError("ts", "cannot be corrected by sent_at", index))
+                continue
+        events.append(event)
+        errors.extend(event.rule_errors(index))
+        errors.extend(_time_errors(event, index, received))
     if not errors:
         errors = _unknown_items(events)
     if errors:
         raise BeaconRejected(errors)
-    return events
+    unique: dict[UUID, BeaconEvent] = {}
+    for event in events:
+        unique.setdefault(event.event_id, event)
+    return ParsedBatch(list(unique.values()), duplicates=len(events) - len(unique))
+
+
+def _load_json(body: bytes) -> Any:
+    if not body.strip():
+        raise BeaconRejected(
+            [
+                BeaconError(
+                    "body",
+                    'is empty; expected a JSON object {"events": [...]} with a Content-Length '
+                    "(a chunked body reaches the app only through a server that decodes it)",
+                )
+            ]
+        )
+    try:
+        return json.loads(body)
+    except RecursionError:
+        # The decoder recurses per level: a 20 KB body of brackets exhausts the stack.
+        raise BeaconRejected([BeaconError("body", "JSON is nested too deeply")]) from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BeaconRejected([BeaconError("body", f"not valid JSON: {exc}")]) from None
+
+
+def _clock_offset(payload: dict[str, Any], received: datetime) -> timedelta:
+    """How far the client's clock is behind the server's (negative: ahead), from ``sent_at``."""
+    sent_at = payload["sent_at"]
+    if (
+        isinstance(sent_at, bool)
+        or not isinstance(sent_at, int | float)
+        or not (math.isfinite(sent_at) and 0 < sent_at < SENT_AT_MAX)
+    ):
+        raise BeaconRejected(
+            [
+                BeaconError(
+                    "sent_at",
+                    "must be the client's clock when sending, in milliseconds since the epoch",
+                )
+            ]
+        )
+    return received - datetime.fromtimestamp(sent_at / 1000, tz=UTC)
+
+
+def _corrected(event: BeaconEvent, offset: timedelta) -> BeaconEvent:
+    """``event`` at ``ts + offset``, i.e. ``received - (sent_at - ts)``; flagged when moved ≥ 1 s."""
+    if event.ts is None:
+        return event
+    update: dict[str, Any] = {"ts": event.ts + offset}
+    if abs(offset) >= CLOCK_SKEW_FLAG:
+        skew_ms = round(offset / timedelta(milliseconds=1))
+        update["context"] = {**event.context, CLOCK_SKEW_KEY: skew_ms}
+    return event.model_copy(update=update)
+
+
+def _time_errors(event: BeaconEvent, index: int, now: datetime) -> list[BeaconError]:
+    if event.ts is None:
+        return []
+    if event.ts > now + timedelta(seconds=app_settings.BEACON_MAX_CLOCK_SKEW):
+        return [BeaconError("ts", "is in the future", index)]
+    if event.ts < now - timedelta(seconds=app_settings.BEACON_MAX_AGE):
+        return [BeaconError("ts", "is too old", index)]
+    return []
 
 
 def _errors_of(index: int, exc: ValidationError) -> list[BeaconError]:

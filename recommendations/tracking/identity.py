@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -68,7 +69,7 @@ class Identity:
         if self.set_cookie and self.allowed:
             response.set_signed_cookie(
                 app_settings.VISITOR_COOKIE_NAME,
-                self._visitor_id,
+                self.visitor_id,  # set whenever set_cookie is
                 salt=_SALT,
                 max_age=app_settings.VISITOR_COOKIE_AGE,
                 secure=app_settings.VISITOR_COOKIE_SECURE,
@@ -97,10 +98,54 @@ def _unsign(raw: str, name: str, secret: str) -> str | None:
         value = carrier.get_signed_cookie(name, salt=_SALT)
     except signing.BadSignature:
         return None
-    return value if len(value) == 32 and value.isalnum() else None
+    return value if value is not None and len(value) == 32 and value.isalnum() else None
 
 
 caches.register("visitor cookie verdicts", _unsign.cache_clear)
+
+
+def cross_site_reason(request: HttpRequest) -> str | None:
+    """Why the request comes from another site's page, or None when it does not.
+
+    A browser attaches the visitor cookie to a request that another site's page makes (older
+    browsers even to a cross-site POST), so such a request could write events into a visitor's
+    history, which is stitched onto their account at login and shapes what they are shown. A
+    browser says where a request comes from: ``Sec-Fetch-Site: cross-site``, or an ``Origin``
+    other than this host's (or one of ``CSRF_TRUSTED_ORIGINS``). A request with neither header
+    is not a browser's cross-site request (a server-side client sends none).
+    """
+    if request.headers.get("Sec-Fetch-Site", "").strip().lower() == "cross-site":
+        return "Sec-Fetch-Site is cross-site"
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    if not _trusted_origin(origin.strip().lower(), request):
+        return f"Origin {origin[:100]!r} is not this site"
+    return None
+
+
+def _trusted_origin(origin: str, request: HttpRequest) -> bool:
+    """The same checks as Django's CSRF middleware: this host, or a trusted origin (with
+    ``*.`` subdomain patterns). ``null`` (sandboxed frames, file: pages) is never trusted."""
+    if origin == "null":
+        return False
+    try:
+        own = f"{request.scheme}://{request.get_host()}".lower()
+    except Exception:  # DisallowedHost: not this site either
+        return False
+    if origin == own:
+        return True
+    parts = urlsplit(origin)
+    for trusted in getattr(settings, "CSRF_TRUSTED_ORIGINS", ()):
+        trusted = trusted.lower()
+        if origin == trusted:
+            return True
+        if "://*." in trusted:
+            scheme, _, pattern = trusted.partition("://*.")
+            host = parts.netloc
+            if parts.scheme == scheme and (host == pattern or host.endswith("." + pattern)):
+                return True
+    return False
 
 
 def identity_for(request: HttpRequest) -> Identity:
@@ -108,7 +153,7 @@ def identity_for(request: HttpRequest) -> Identity:
     identity = getattr(request, "recommendations", None)
     if identity is None:
         identity = Identity(request, allowed=tracking_allowed(request))
-        request.recommendations = identity
+        request.recommendations = identity  # type: ignore[attr-defined]  # the app's own request attribute
     return identity
 
 

@@ -18,9 +18,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
+import psycopg
 import redis
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from redis.typing import EncodableT, FieldT
 
 from recommendations import redis_client
 from recommendations.conf import app_settings
@@ -35,7 +38,11 @@ logger = logging.getLogger("recommendations.ingest")
 
 Message = tuple[bytes, dict[bytes, bytes]]
 
-_UNAVAILABLE = (OperationalError, InterfaceError)
+#: The database is away (retry later, nothing is wrong with the message). psycopg's own classes
+#: are listed too: COPY runs on the raw connection, outside Django's error wrapping.
+_UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+#: Storing the batch failed: retried message by message, then dead-lettered.
+_STORE_FAILED = (DatabaseError, psycopg.Error)
 
 
 def dead_letter_key() -> str:
@@ -146,7 +153,11 @@ class Consumer:
         )
         if not reply:
             return []
-        entries = reply[0][1] if isinstance(reply, list) else next(iter(reply.values()))[0]
+        # RESP2 answers [[stream, entries]], RESP3 {stream: [entries]}; replies are not decoded.
+        entries = cast(
+            list[Message],
+            reply[0][1] if isinstance(reply, list) else next(iter(reply.values()))[0],
+        )
         return [(msg_id, fields) for msg_id, fields in entries if fields]
 
     def _linger(self, received: int) -> list[Message]:
@@ -176,15 +187,17 @@ class Consumer:
         for msg_id, fields in messages:
             try:
                 decoded.append((msg_id, loads(fields[STREAM_FIELD])))
-            except (KeyError, TypeError, ValueError) as exc:
-                self._dead_letter(msg_id, fields, f"undecodable: {exc!r}")
+            except Exception as exc:  # any error: decoding is pure, so the message itself is bad
+                self._dead_letter(
+                    msg_id, fields, f"undecodable: {type(exc).__name__}: {exc}"[:1000]
+                )
         if not decoded:
             return
         try:
             self._store([msg_id for msg_id, _ in decoded], [r for _, recs in decoded for r in recs])
         except _UNAVAILABLE:
             raise
-        except DatabaseError as exc:
+        except _STORE_FAILED as exc:
             logger.warning(
                 "Batch of %d message(s) failed (%s); retrying one by one", len(decoded), exc
             )
@@ -213,7 +226,7 @@ class Consumer:
             self._store([msg_id], records)
         except _UNAVAILABLE:
             raise
-        except DatabaseError as exc:
+        except _STORE_FAILED as exc:
             failures = self.redis.hincrby(self._failures_key(), msg_id, 1)
             if failures >= app_settings.INGEST_MAX_DELIVERIES:
                 fields = dict(batch)[msg_id]
@@ -224,7 +237,10 @@ class Consumer:
     def _dead_letter(self, msg_id: bytes, fields: dict[bytes, bytes], reason: str) -> None:
         logger.error("Message %s moved to the dead-letter stream: %s", msg_id.decode(), reason)
         pipe = self.redis.pipeline(transaction=True)
-        pipe.xadd(dead_letter_key(), {**fields, b"reason": reason[:1000], b"id": msg_id})
+        entry: dict[FieldT, EncodableT] = dict(fields.items())
+        entry[b"reason"] = reason[:1000]
+        entry[b"id"] = msg_id
+        pipe.xadd(dead_letter_key(), entry)
         pipe.xack(self.stream, self.group, msg_id)
         pipe.xdel(self.stream, msg_id)
         pipe.hdel(self._failures_key(), msg_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
+from typing import cast
 
 import redis
 
@@ -77,7 +78,7 @@ def _current_epoch(client: redis.Redis, half_life: float) -> float:
     stored = client.get(_epoch_key())
     if stored is None:
         client.set(_epoch_key(), now, nx=True)
-        return float(client.get(_epoch_key()))
+        return float(cast(bytes, client.get(_epoch_key())))  # set just above
     epoch = float(stored)
     if now - epoch > _REBASE_AFTER_HALF_LIVES * half_life:
         factor = 2.0 ** (-(now - epoch) / half_life)
@@ -98,7 +99,8 @@ def recent_items(
 ) -> list[str]:
     """Most recent first."""
     key = recent_key(visitor_id=visitor_id, user_id=user_id)
-    return [item.decode() for item in client.zrevrange(key, 0, limit - 1)]
+    items = cast(list[bytes], client.zrevrange(key, 0, limit - 1))  # replies are not decoded
+    return [item.decode() for item in items]
 
 
 def trending(client: redis.Redis, limit: int = 10) -> list[tuple[str, float]]:
@@ -107,5 +109,7 @@ def trending(client: redis.Redis, limit: int = 10) -> list[tuple[str, float]]:
     if stored is None:
         return []
     scale = 2.0 ** (-(time.time() - float(stored)) / float(app_settings.TRENDING_HALF_LIFE))
-    rows = client.zrevrange(trending_key(), 0, limit - 1, withscores=True)
+    rows = cast(
+        list[tuple[bytes, float]], client.zrevrange(trending_key(), 0, limit - 1, withscores=True)
+    )
     return [(item.decode(), score * scale) for item, score in rows if math.isfinite(score)]

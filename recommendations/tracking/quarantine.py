@@ -89,12 +89,19 @@ def add_counts(day: date, reason: str, counts: Counter[int]) -> None:
         logger.exception("Could not count %d quarantined event(s)", sum(counts.values()))
 
 
+def _required(column: str | None) -> str:
+    if column is None:  # concrete fields always have a column
+        raise TypeError("field without a database column")
+    return column
+
+
 def _upsert(rows: list[tuple[date, str, int, int]]) -> None:
     quote = connection.ops.quote_name
     meta = QuarantineCount._meta
     table = quote(meta.db_table)
+    columns = {field.name: field.column for field in meta.concrete_fields}
     day, reason, kind, count = (
-        quote(meta.get_field(name).column) for name in ("day", "reason", "kind", "count")
+        quote(_required(columns[name])) for name in ("day", "reason", "kind", "count")
     )
     sql = (
         f"INSERT INTO {table} ({day}, {reason}, {kind}, {count}) VALUES (%s, %s, %s, %s) "

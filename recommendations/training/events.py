@@ -77,9 +77,8 @@ class EventBatch:
         return len(self.users)
 
     def select(self, mask: np.ndarray) -> EventBatch:
-        return EventBatch(
-            *(getattr(self, name)[mask] for name in _BATCH_COLUMNS), last_id=self.last_id
-        )
+        columns = {name: getattr(self, name)[mask] for name in _BATCH_COLUMNS}
+        return EventBatch(**columns, last_id=self.last_id)
 
 
 _BATCH_COLUMNS = ("users", "items", "times", "weights", "views", "orders")
@@ -117,7 +116,7 @@ def read_events(
     epoch = connection.vendor in UnixSeconds.vendors
     if epoch:
         query = query.annotate(seconds=UnixSeconds("ts"))
-    columns = ("pk", "user_id", "visitor_id", "item_id", "kind", "value")
+    columns: tuple[str, ...] = ("pk", "user_id", "visitor_id", "item_id", "kind", "value")
     columns += ("seconds" if epoch else "ts", "order")
     chunk = int(app_settings.TRAINING_READ_CHUNK)
     table = np.zeros(max(EventKind.values) + 1)
@@ -182,10 +181,8 @@ def _concatenate(parts: list[EventBatch]) -> EventBatch:
     if not parts:
         keys = np.empty(0, np.str_)
         return EventBatch(keys, keys, np.empty(0), np.empty(0), np.empty(0, bool), keys, None)
-    return EventBatch(
-        *(np.concatenate([getattr(p, name) for p in parts]) for name in _BATCH_COLUMNS),
-        last_id=parts[-1].last_id,
-    )
+    columns = {name: np.concatenate([getattr(p, name) for p in parts]) for name in _BATCH_COLUMNS}
+    return EventBatch(**columns, last_id=parts[-1].last_id)
 
 
 def catalogue_texts() -> dict[str, dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from recommendations.models import Event, EventKind
 from recommendations.stores import get_store
@@ -69,8 +70,11 @@ def test_a_user_cannot_read_another_users_recommendations(client, catalogue, dja
     assert client.get(URL.format("buy-again")).json()["items"] == []
 
 
-def test_staff_preview_is_allowed_and_logged(client, catalogue, django_user_model, caplog):
+def test_preview_with_its_permission_is_allowed_and_logged(
+    client, catalogue, django_user_model, caplog
+):
     staff = django_user_model.objects.create_user("staff", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="preview_as_user"))
     bob = django_user_model.objects.create_user("bob")
     bought = ids(catalogue["Garden"])[0]
     Event.objects.create(visitor_id="b", user=bob, item_id=bought, kind=EventKind.PURCHASE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
+from django.http import HttpRequest
 from django.urls import reverse
 
 from .factories import PASSWORD, OrderFactory, OrderLineFactory, UserFactory
@@ -61,7 +62,8 @@ def test_history_shows_only_own_orders_and_others_are_404(client):
     ann, bob = UserFactory(username="ann"), UserFactory(username="bob")
     mine = OrderLineFactory(order=OrderFactory(user=ann, number="ANN-1")).order
     theirs = OrderLineFactory(order=OrderFactory(user=bob, number="BOB-1")).order
-    client.login(username="ann", password=PASSWORD)
+    # django-axes checks every authentication against its lockouts and needs the request for it.
+    assert client.login(request=HttpRequest(), username="ann", password=PASSWORD)
 
     history = client.get(reverse("shop:order_list")).content.decode()
     assert "ANN-1" in history and "BOB-1" not in history

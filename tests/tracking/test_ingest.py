@@ -106,3 +106,35 @@ def test_stream_payload_is_compact_json():
     ((_, fields),) = redis_client.get_redis().xrange(stream_key())
     row = json.loads(fields[STREAM_FIELD])[0]
     assert row[1:5] == ["v1", None, "0", 1]
+
+
+def _poison_row(**change: object) -> bytes:
+    """One event as the stream carries it, with ``change`` applied to its columns."""
+    row = EventRecord(kind=1, item_id="ok", visitor_id="v3").to_row()
+    names = ["event_id", "visitor_id", "user_id", "item_id", "kind", "value", "ts", "client_ts"]
+    for name, value in change.items():
+        row[names.index(name)] = value
+    return json.dumps([row]).encode()
+
+
+@pytest.mark.parametrize(
+    ("payload", "why"),
+    [
+        (_poison_row(ts=1e20), "undecodable"),  # OverflowError from datetime.fromtimestamp
+        (b"[" * 5000 + b"]" * 5000, "undecodable"),  # RecursionError from json
+        (_poison_row(item_id="nul\x00byte"), "failed"),  # psycopg's own error, inside COPY
+    ],
+)
+def test_a_poison_message_never_stops_the_consumer(settings, payload, why):
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "INGEST_MAX_DELIVERIES": 2}
+    client = redis_client.get_redis()
+    deliver(records(3))
+    client.xadd(stream_key(), {STREAM_FIELD: payload})
+    deliver(records(2, visitor="v2"))
+    for _ in range(3):  # the poison is retried until INGEST_MAX_DELIVERIES, then set aside
+        Consumer("c1", claim_idle_ms=0).run(until_idle=True)
+    assert Event.objects.count() == 5
+    dead = client.xrange(dead_letter_key())
+    assert len(dead) == 1
+    assert dead[0][1][b"reason"].decode().startswith(why)
+    assert client.xlen(stream_key()) == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -139,3 +141,35 @@ def reject_next_for_you(monkeypatch, seed: int = 8):
     result = training.train("incremental")
     monkeypatch.setattr(training.references, "incremental_candidates", real)
     return next(o for o in result.scenarios if o.scenario == "for_you")
+
+
+@contextmanager
+def another_run_in_progress() -> Iterator[None]:
+    """A live training run elsewhere: it holds the lease from its own thread and database
+    connection (as another worker would) and has its ``running`` row."""
+    import threading
+
+    from django.db import connection
+
+    from recommendations.models import TrainingRun
+    from recommendations.training.lease import training_lease
+
+    holding, done = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        try:
+            with training_lease():
+                holding.set()
+                done.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    try:
+        assert holding.wait(10), "the other run could not take the lease"
+        TrainingRun.objects.create(kind="full")
+        yield
+    finally:
+        done.set()
+        thread.join()

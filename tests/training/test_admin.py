@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission, User
 
 from recommendations.models import ModelVersion
@@ -71,6 +72,11 @@ def test_staff_roll_back_to_a_selected_version(
     messages = [str(m) for m in response.context["messages"]]
     assert messages == [f"For you now uses {first.version}; its stored lists are being recomputed."]
     assert active_version("for_you").pk == first.pk
+    entry = LogEntry.objects.get(object_id=str(first.pk))  # in admin's history
+    assert entry.user.username == "admin" and entry.action_flag == CHANGE
+    assert entry.get_change_message() == (
+        f"Rolled For you back to {first.version} (was {_second.version})."
+    )
 
 
 def test_rollback_action_explains_what_it_cannot_do(admin_client, versions):

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from recommendations.models import ModelVersion, TrainingRun
 from recommendations.registry import active_version
 
-from .helpers import make_events, new_traffic, reject_next_for_you
+from .helpers import another_run_in_progress, make_events, new_traffic, reject_next_for_you
 
 
 def run(*args: str) -> str:
@@ -49,8 +49,10 @@ def test_train_on_a_tiny_store_says_popularity_is_kept():
 
 @pytest.mark.django_db
 def test_train_refuses_to_overlap_another_run():
-    TrainingRun.objects.create(kind="full")
-    with pytest.raises(CommandError, match=r"another training run \(#\d+\) is running since"):
+    with (
+        another_run_in_progress(),
+        pytest.raises(CommandError, match=r"another training run \(#\d+\) is running since"),
+    ):
         run("recommendations_train", "--full")
 
 

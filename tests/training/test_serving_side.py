@@ -20,7 +20,7 @@ from recommendations.registry import active_version, rollback
 from recommendations.training import latest_state, train
 from recommendations.training.run import _warm_start
 
-from .helpers import FIRST_USER, make_events, stored, stored_keys
+from .helpers import FIRST_USER, another_run_in_progress, make_events, stored, stored_keys
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,8 +124,6 @@ def test_precompute_task_skips_versions_no_longer_active(trained):
 def test_tasks_are_registered_under_their_scheduled_names(trained):
     from celery import current_app
 
-    from recommendations.models import TrainingRun
-
     names = set(current_app.tasks)
     assert {
         "recommendations.train_incremental",
@@ -134,8 +132,8 @@ def test_tasks_are_registered_under_their_scheduled_names(trained):
     } <= names
     result = current_app.tasks["recommendations.train_incremental"].delay().get()
     assert result["status"] == "skipped" and "no new events" in result["message"]
-    TrainingRun.objects.create(kind="full")
-    busy = current_app.tasks["recommendations.train_full"].delay().get()
+    with another_run_in_progress():
+        busy = current_app.tasks["recommendations.train_full"].delay().get()
     assert busy["status"] == "busy"
 
 

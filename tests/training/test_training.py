@@ -9,7 +9,15 @@ from recommendations.models import Event, EventKind, ModelVersion, TrainingRun
 from recommendations.registry import active_version, load_active_artifact
 from recommendations.training import TrainingBusy, latest_state, train
 
-from .helpers import FIRST_USER, START, cluster_items, make_events, stored, stored_keys
+from .helpers import (
+    FIRST_USER,
+    START,
+    another_run_in_progress,
+    cluster_items,
+    make_events,
+    stored,
+    stored_keys,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -197,36 +205,11 @@ def test_a_tiny_store_keeps_popularity_and_says_why():
 
 
 def test_two_runs_never_overlap():
-    """Another live run holds the lease (from its own thread and database connection)."""
-    import threading
-
-    from django.db import connection
-
-    from recommendations.training.lease import training_lease
-
-    holding, done = threading.Event(), threading.Event()
-
-    def other_run() -> None:
-        try:
-            with training_lease() as held:
-                assert held
-                holding.set()
-                done.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_run)
-    thread.start()
-    try:
-        assert holding.wait(10)
-        TrainingRun.objects.create(kind="full")
-        make_events(n_users=3, per_user=2)
+    make_events(n_users=3, per_user=2)
+    with another_run_in_progress():
         with pytest.raises(TrainingBusy, match="another training run"):
             train("full")
         assert TrainingRun.objects.get().status == TrainingRun.Status.RUNNING
-    finally:
-        done.set()
-        thread.join()
 
 
 def test_a_crashed_run_does_not_hold_the_lock_forever(settings):

@@ -12,6 +12,7 @@ the non-zero cells) and a sparse-dense product, so no per-cell copy of the facto
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, ClassVar, Self
@@ -134,6 +135,8 @@ class ALS(Recommender):
         """Item factors and ``YᵀY + λI`` for fold-in; user factors too unless
         ``include_users=False`` (they are only needed to warm-start the next fit)."""
         users, items = self._factors()
+        if self._gram is None:  # set with the factors, by fit and from_artifact
+            raise RuntimeError("ALS is not fitted")
         arrays = {"item_factors": items.cpu().numpy(), "gram": self._gram}
         if include_users:
             arrays["user_factors"] = users.cpu().numpy()
@@ -173,7 +176,7 @@ class ALS(Recommender):
         return self.user_factors, self.item_factors
 
     def _initial_factors(self, warm_start: ALS | Artifact | None) -> tuple[torch.Tensor, ...]:
-        n_users, n_items = self.train.shape
+        n_users, n_items = self._require_train().shape
         generator = torch.Generator().manual_seed(self.seed)
         previous_users = previous_items = None
         if isinstance(warm_start, ALS):
@@ -290,7 +293,7 @@ def _gram(factors: torch.Tensor, regularization: float) -> torch.Tensor:
 
 
 @contextmanager
-def _threads(count: int | None):
+def _threads(count: int | None) -> Iterator[None]:
     if count is None:
         yield
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -93,7 +94,13 @@ class Recommender:
     def _score_users(self, users: np.ndarray, history: sp.csr_matrix) -> torch.Tensor:
         return self.score(history)
 
-    def _top_n_batches(self, count, scores_of, exclude_of, n) -> tuple[np.ndarray, np.ndarray]:
+    def _top_n_batches(
+        self,
+        count: int,
+        scores_of: Callable[[slice], torch.Tensor],
+        exclude_of: Callable[[slice], sp.csr_matrix | None],
+        n: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
         n = min(n, self.n_items)
         indices = np.empty((count, n), dtype=np.int64)
         values = np.empty((count, n), dtype=np.float32)

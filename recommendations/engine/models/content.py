@@ -19,7 +19,11 @@ class ContentSimilarity(NeighbourModel):
 
     name: ClassVar[str] = "content"
 
-    def fit(self, matrix: sp.csr_matrix, features: sp.csr_matrix) -> Self:
+    def fit(self, matrix: sp.csr_matrix, features: sp.csr_matrix | None = None) -> Self:
+        if features is None:
+            raise ValueError(
+                "ContentSimilarity needs item features (engine.features.item_features)"
+            )
         self.train = check_matrix(matrix)
         self.similarity = content_table(features, self.neighbours, self.device)
         if self.similarity.shape[0] != self.n_items:
@@ -51,12 +55,14 @@ class Hybrid(NeighbourModel):
     def params(self) -> dict[str, Any]:
         return {**super().params(), "content_weight": self.content_weight, "shrink": self.shrink}
 
-    def fit(self, matrix: sp.csr_matrix, features: sp.csr_matrix) -> Self:
+    def fit(self, matrix: sp.csr_matrix, features: sp.csr_matrix | None = None) -> Self:
+        if features is None:
+            raise ValueError("Hybrid needs item features (engine.features.item_features)")
         self.train = check_matrix(matrix)
         collaborative = ItemKNN(self.neighbours, self.shrink, device=self.device).fit(self.train)
         content = content_table(features, self.neighbours, self.device)
         blend = (
-            (1.0 - self.content_weight) * collaborative.similarity + self.content_weight * content
+            (1.0 - self.content_weight) * collaborative._table() + self.content_weight * content
         ).tocsr()
         self.similarity = top_k_table(
             lambda start, stop: dense(blend[start:stop], self.device),

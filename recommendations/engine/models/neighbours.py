@@ -47,7 +47,9 @@ class NeighbourModel(Recommender):
         return table_artifact(self.name, self._table(), self.params())
 
     @classmethod
-    def from_table(cls, table: sp.csr_matrix, train: sp.csr_matrix | None = None, **kwargs) -> Self:
+    def from_table(
+        cls, table: sp.csr_matrix, train: sp.csr_matrix | None = None, **kwargs: Any
+    ) -> Self:
         """A fitted model around an existing table (e.g. one read back from an artifact)."""
         model = cls(**kwargs)
         model.similarity = check_matrix(table)
@@ -150,5 +152,5 @@ def forget_cooccurrences() -> None:
 def _fingerprint(matrix: sp.csr_matrix) -> tuple[Any, ...]:
     digest = hashlib.blake2b(digest_size=16)
     for part in (matrix.indptr, matrix.indices, matrix.data):
-        digest.update(np.ascontiguousarray(part).view(np.uint8))
+        digest.update(np.ascontiguousarray(part).view(np.uint8).data)
     return (matrix.shape, matrix.data.dtype.str, digest.hexdigest())

@@ -7,7 +7,8 @@
  * Elements with data-rec-item are tracked automatically: an "impression" when half of one is
  * visible, a "click" when it is clicked; data-rec-slot and data-rec-token go into the context.
  * Identity is the server's (cookies); the payload never names a user. A batch answered 503 or
- * 429 is sent again later with the same event ids, which the server stores once.
+ * 429 is sent again later with the same event ids, which the server stores once. Each batch
+ * carries its send time (sent_at, this clock), so a clock that is hours off loses no events.
  */
 (function () {
   "use strict";
@@ -53,7 +54,8 @@
       credentials: "same-origin",
       keepalive: true,
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ events: batch })
+      // sent_at lets the server correct the events' times for this browser's clock.
+      body: JSON.stringify({ events: batch, sent_at: Date.now() })
     }).then(function (response) {
       if (response.status === 503 || response.status === 429) {
         queue = batch.concat(queue);
