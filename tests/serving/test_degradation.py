@@ -16,6 +16,19 @@ pytestmark = pytest.mark.django_db
 URL = "/recommendations/api/recommendations/{}/"
 
 
+def visitor_client(visitor: str) -> Client:
+    """A test client carrying ``visitor``'s signed cookie, as their browser would."""
+    from django.http import HttpResponse
+
+    from recommendations.tracking.identity import _SALT
+
+    cookie = HttpResponse()
+    cookie.set_signed_cookie("recommendations_visitor", visitor, salt=_SALT)
+    client = Client()
+    client.cookies["recommendations_visitor"] = cookie.cookies["recommendations_visitor"].value
+    return client
+
+
 def popular_events(items: list[str]) -> None:
     Event.objects.bulk_create(
         [
@@ -48,10 +61,8 @@ def test_with_redis_unreachable_every_slot_still_answers_from_the_database(
 def test_a_missing_model_file_falls_back_without_an_error(
     catalogue, settings, tmp_path, drain, caplog
 ):
-    from django.http import HttpResponse
 
     from recommendations.models import ModelVersion
-    from recommendations.tracking.identity import _SALT
     from recommendations.tracking.records import EventRecord
     from recommendations.tracking.sinks import deliver
 
@@ -74,10 +85,7 @@ def test_a_missing_model_file_falls_back_without_an_error(
         ]
     )
     drain()
-    cookie = HttpResponse()
-    cookie.set_signed_cookie("recommendations_visitor", visitor, salt=_SALT)
-    client = Client()
-    client.cookies["recommendations_visitor"] = cookie.cookies["recommendations_visitor"].value
+    client = visitor_client(visitor)
     response = client.get(URL.format("for-you"), {"limit": 3})
     assert response.status_code == 200
     assert len(response.json()["items"]) == 3
@@ -90,12 +98,10 @@ def test_a_truncated_model_file_falls_back_and_says_it_is_degraded(
 ):
     """A half-written or corrupted ``.npz`` (a full disk, a copy cut short) must not turn every
     for-you request into a 500: the slot serves without the model and says so."""
-    from django.http import HttpResponse
 
     from recommendations.engine.artifacts import Artifact, save_artifact
     from recommendations.models import ModelVersion
     from recommendations.registry import clear_cache
-    from recommendations.tracking.identity import _SALT
     from recommendations.tracking.records import EventRecord
     from recommendations.tracking.sinks import deliver
 
@@ -116,10 +122,7 @@ def test_a_truncated_model_file_falls_back_and_says_it_is_degraded(
     visitor = "8" * 32
     deliver([EventRecord(kind=int(EventKind.VIEW), item_id=toys[2], visitor_id=visitor)])
     drain()
-    cookie = HttpResponse()
-    cookie.set_signed_cookie("recommendations_visitor", visitor, salt=_SALT)
-    client = Client()
-    client.cookies["recommendations_visitor"] = cookie.cookies["recommendations_visitor"].value
+    client = visitor_client(visitor)
     response = client.get(URL.format("for-you"), {"limit": 3})
     assert response.status_code == 200
     body = response.json()
