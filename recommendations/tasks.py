@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import threading
+
 from celery import shared_task
 
 from .conf import app_settings
 
+#: Every task is acknowledged after it ran, and a task whose worker died is delivered again:
+#: each is idempotent (events are de-duplicated, lists rewritten whole, training takes a lease).
+#: Time limits stay below the broker's visibility timeout (``docs/deployment.md``), so a long
+#: task is never delivered a second time while it still runs.
+RELIABLE = {"acks_late": True, "reject_on_worker_lost": True}
+#: The safety-net ingest returns after this long even under steady traffic, so it never holds a
+#: worker (or a warm shutdown) for more than a beat period; the consumers do the rest.
+INGEST_TASK_SECONDS = 50.0
 
-@shared_task(name="recommendations.ingest_pending", ignore_result=True)
-def ingest_pending(consumer_name: str = "celery-ingest") -> dict[str, int]:
-    """Drain the event stream once; beat runs it as a safety net beside the ingest consumer.
+
+@shared_task(name="recommendations.ingest_pending", ignore_result=True, time_limit=120, **RELIABLE)
+def ingest_pending(
+    consumer_name: str = "celery-ingest", max_seconds: float = INGEST_TASK_SECONDS
+) -> dict[str, int]:
+    """Drain the event stream until it is idle or ``max_seconds`` have passed; beat runs it as a
+    safety net beside the ingest consumer.
 
     Safe to run concurrently with consumers: they share one consumer group.
     """
@@ -17,11 +31,20 @@ def ingest_pending(consumer_name: str = "celery-ingest") -> dict[str, int]:
         return {"messages": 0}
     from .tracking.ingest import Consumer
 
-    stats = Consumer(consumer_name).run(until_idle=True)
+    stop = threading.Event()
+    timer = threading.Timer(max_seconds, stop.set)
+    timer.daemon = True
+    timer.start()
+    try:
+        stats = Consumer(consumer_name).run(stop, until_idle=True)
+    finally:
+        timer.cancel()
     return {"messages": stats.messages, "stored": stats.stored, "duplicates": stats.duplicates}
 
 
-@shared_task(name="recommendations.refresh_trending", ignore_result=True)
+@shared_task(
+    name="recommendations.refresh_trending", ignore_result=True, time_limit=600, **RELIABLE
+)
 def refresh_trending() -> dict[str, int]:
     """Recompute trending and popular lists (overall and per category) into the store."""
     from .precompute import refresh_popularity
@@ -29,7 +52,7 @@ def refresh_trending() -> dict[str, int]:
     return refresh_popularity()
 
 
-@shared_task(name="recommendations.cleanup_events", ignore_result=True)
+@shared_task(name="recommendations.cleanup_events", ignore_result=True, time_limit=3000, **RELIABLE)
 def cleanup_events() -> int:
     """Delete events older than ``EVENT_RETENTION_DAYS`` (nothing when it is None)."""
     from .retention import delete_expired_events
@@ -37,7 +60,9 @@ def cleanup_events() -> int:
     return delete_expired_events()
 
 
-@shared_task(name="recommendations.train_incremental", ignore_result=True)
+@shared_task(
+    name="recommendations.train_incremental", ignore_result=True, time_limit=3000, **RELIABLE
+)
 def train_incremental() -> dict:
     """Add the events stored since the last run to the models (beat: every few minutes).
 
@@ -46,7 +71,7 @@ def train_incremental() -> dict:
     return _train("incremental")
 
 
-@shared_task(name="recommendations.train_full", ignore_result=True)
+@shared_task(name="recommendations.train_full", ignore_result=True, time_limit=3000, **RELIABLE)
 def train_full() -> dict:
     """Retrain every scenario from all events, numbering users and items afresh (beat: nightly)."""
     return _train("full")
@@ -61,7 +86,9 @@ def _train(kind: str) -> dict:
         return {"kind": kind, "status": "busy", "message": str(exc)}
 
 
-@shared_task(name="recommendations.precompute_lists", ignore_result=True)
+@shared_task(
+    name="recommendations.precompute_lists", ignore_result=True, time_limit=3000, **RELIABLE
+)
 def precompute_lists(version_id: int | None = None) -> dict[str, int]:
     """Rewrite stored lists from the active versions: of ``version_id``'s scenario (sent on
     promotion and rollback), or of every scenario. Nothing when that version is no longer active
@@ -77,7 +104,12 @@ def precompute_lists(version_id: int | None = None) -> dict[str, int]:
     return refresh_model_lists([version.scenario])
 
 
-@shared_task(name="recommendations.refresh_content_neighbours", ignore_result=True)
+@shared_task(
+    name="recommendations.refresh_content_neighbours",
+    ignore_result=True,
+    time_limit=600,
+    **RELIABLE,
+)
 def refresh_content_neighbours(item_ids: list[str]) -> int:
     """Content-based similar lists for saved products that no model has neighbours for yet
     (queued after commit by the product model's ``post_save``; eager in embedded mode)."""

@@ -226,6 +226,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 CELERY_TASK_EAGER_PROPAGATES = True
+# One task at a time per worker process, so a worker that dies takes no queued tasks with it;
+# the app's tasks acknowledge late and are redelivered when their worker is lost.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if CELERY_BROKER_URL.startswith("redis"):
+    # Redelivery of an unacknowledged task after an hour: above every task's time limit (at most
+    # 50 minutes), so a long task is never delivered twice while it still runs.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -138,3 +138,44 @@ def test_a_poison_message_never_stops_the_consumer(settings, payload, why):
     assert len(dead) == 1
     assert dead[0][1][b"reason"].decode().startswith(why)
     assert client.xlen(stream_key()) == 0
+
+
+def test_the_safety_net_task_returns_under_steady_traffic():
+    """Beat's ``ingest_pending`` used to run until the stream was idle, which under steady
+    traffic is never: a worker stayed busy and a warm shutdown could not finish."""
+    import threading
+
+    from recommendations.tasks import ingest_pending
+
+    flowing = threading.Event()
+
+    def traffic() -> None:
+        while not flowing.is_set():
+            deliver(records(5, visitor="steady"))
+            flowing.wait(0.01)
+
+    producer = threading.Thread(target=traffic)
+    producer.start()
+    try:
+        result = ingest_pending.run(max_seconds=1.0)
+        assert producer.is_alive()  # the stream was never idle
+    finally:
+        flowing.set()
+        producer.join()
+    assert result["messages"] > 0
+
+
+def test_the_app_tasks_are_acknowledged_late_and_bounded():
+    from celery import current_app
+
+    import recommendations.tasks  # noqa: F401  (registers the tasks)
+
+    app_tasks = {
+        name: task
+        for name, task in current_app.tasks.items()
+        if name.startswith("recommendations.")
+    }
+    assert len(app_tasks) == 7
+    for name, task in app_tasks.items():
+        assert task.acks_late and task.reject_on_worker_lost, name
+        assert task.time_limit and task.time_limit < 3600, name
