@@ -137,7 +137,8 @@ def main() -> None:
     print(
         f"goal: incremental <= {GOAL_RATIO:.0%} of a full run ({'met' if ratio <= GOAL_RATIO else 'not met'}: "
         f"{ratio:.1%}); NDCG@10 within {GOAL_NDCG_GAP:.0%} of a full refit "
-        f"({'met' if gap <= GOAL_NDCG_GAP else 'not met'}: {gap:+.2%} below)"
+        f"({'met' if gap <= GOAL_NDCG_GAP else 'not met'}: {abs(gap):.2%} "
+        f"{'below' if gap > 0 else 'above'} the refit)"
     )
     print(f"versions stored: {ModelVersion.objects.count()}")
     print(

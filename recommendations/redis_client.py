@@ -21,6 +21,9 @@ from .conf import app_settings
 _lock = threading.Lock()
 _clients: dict[float | None, redis.Redis] = {}
 _down_until = 0.0
+#: Whether Django's default cache is a Redis backend: read from ``settings.CACHES`` once, not on
+#: every :func:`shared_cache` call (a page makes several); forgotten when ``CACHES`` changes.
+_cache_in_redis: bool | None = None
 
 
 def get_redis(timeout: float | None = -1.0) -> redis.Redis:
@@ -53,8 +56,11 @@ def available() -> bool:
 def shared_cache() -> BaseCache | None:
     """Django's default cache, or ``None`` while it lives in a Redis the breaker has marked
     down: each read would then wait for its own timeout, and a page reads it several times."""
-    backend = str(settings.CACHES.get("default", {}).get("BACKEND", ""))
-    if "redis" in backend.lower() and not available():
+    global _cache_in_redis
+    if _cache_in_redis is None:
+        backend = str(settings.CACHES.get("default", {}).get("BACKEND", ""))
+        _cache_in_redis = "redis" in backend.lower()
+    if _cache_in_redis and not available():
         return None
     return caches["default"]
 
@@ -76,6 +82,9 @@ def reset() -> None:
 
 
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    global _cache_in_redis
+    if setting == "CACHES":
+        _cache_in_redis = None
     if setting == "RECOMMENDATIONS":
         reset()
 

@@ -133,6 +133,7 @@ class HonestPeriodicTaskAdmin(PeriodicTaskAdmin):
     def run_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
         app = self.celery_app
         app.loader.import_default_modules()
+        in_worker = tasks_run_in_a_worker()
         planned = []
         for periodic in queryset:
             task = app.tasks.get(periodic.task)
@@ -141,11 +142,11 @@ class HonestPeriodicTaskAdmin(PeriodicTaskAdmin):
                     request, f"Task {periodic.task!r} is not registered.", messages.ERROR
                 )
                 return
-            planned.append((periodic, task, json.loads(periodic.args or "[]")))
-        for periodic, task, args in planned:
-            kwargs = json.loads(periodic.kwargs or "{}")
+            args, kwargs = json.loads(periodic.args or "[]"), json.loads(periodic.kwargs or "{}")
+            planned.append((periodic, task, args, kwargs))
+        for periodic, task, args, kwargs in planned:
             headers = {"periodic_task_name": periodic.name}
-            if not tasks_run_in_a_worker():
+            if not in_worker:
                 result = task.apply(args=args, kwargs=kwargs, headers=headers, throw=False)
                 if result.failed():
                     self.message_user(
@@ -158,7 +159,7 @@ class HonestPeriodicTaskAdmin(PeriodicTaskAdmin):
                 continue
             options = {"queue": periodic.queue} if periodic.queue else {}
             task.apply_async(args=args, kwargs=kwargs, headers=headers, **options)
-        if not tasks_run_in_a_worker():
+        if not in_worker:
             return
         count = len(planned)
         queued = f"{count} task{'s' if count != 1 else ''} queued for the Celery worker"

@@ -19,7 +19,6 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +53,14 @@ def service_commands(
     celery = [sys.executable, "-m", "celery", "-A", "shop"]
     commands = {
         "worker": [*celery, "worker", "--pool", "solo", "--loglevel", loglevel],
-        "beat": [*celery, "beat", "--scheduler", BEAT_SCHEDULER, "--loglevel", loglevel],
+        "beat": [
+            *celery,
+            "beat",
+            "--scheduler",
+            settings.CELERY_BEAT_SCHEDULER,
+            "--loglevel",
+            loglevel,
+        ],
     }
     if settings.SERVICES_MODE if services_mode is None else services_mode:
         commands["ingest"] = [sys.executable, str(ROOT / "manage.py"), "recommendations_ingest"]

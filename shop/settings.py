@@ -192,7 +192,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "NUM_PROXIES": NUM_PROXIES,
-    # Beacon batches per client IP; an empty BEACON_THROTTLE_RATE switches throttling off.
+    # Per client (signed-in user, else address): beacon batches and recommendation requests; an
+    # empty BEACON_THROTTLE_RATE or RECOMMENDATIONS_THROTTLE_RATE switches that throttle off.
     "DEFAULT_THROTTLE_RATES": {
         "recommendations_events": os.environ.get("BEACON_THROTTLE_RATE", "1200/min") or None,
         "recommendations": os.environ.get("RECOMMENDATIONS_THROTTLE_RATE", "1200/min") or None,
@@ -256,4 +257,4 @@ LOGGING = {
 }
 
 # Comma-separated check IDs to silence, e.g. recommendations.W003 for a test Redis without AOF.
-SILENCED_SYSTEM_CHECKS = [c for c in os.environ.get("SILENCED_SYSTEM_CHECKS", "").split(",") if c]
+SILENCED_SYSTEM_CHECKS = _env_list("SILENCED_SYSTEM_CHECKS")

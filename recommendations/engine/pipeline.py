@@ -118,8 +118,6 @@ def train(
     labelled configurations scored on the same validation split as the candidates, for the
     caller's promotion decision (see :class:`~recommendations.engine.selection.Selection`).
     """
-    candidates = candidates or {}
-    references = references or {}
     unknown = set(scenarios) - set(SCENARIOS)
     if unknown:
         raise ValueError(f"unknown scenario(s) {sorted(unknown)}; expected some of {SCENARIOS}")
@@ -132,41 +130,30 @@ def train(
     matrix, times = interactions.matrix, interactions.times
     features = _features(interactions.item_map, catalogue) if catalogue else None
     selections: dict[str, Selection] = {}
+
+    def options(scenario: str) -> dict[str, Any]:
+        """What every scenario's selection is given: its choices and the run's settings."""
+        return {
+            "candidates": (candidates or {}).get(scenario),
+            "references": (references or {}).get(scenario),
+            "seed": seed,
+            "time_budget_s": time_budget_s,
+            "device": device,
+        }
+
     if "for_you" in scenarios:
-        selection = select_for_you(
-            matrix,
-            times,
-            candidates=candidates.get("for_you"),
-            references=references.get("for_you"),
-            seed=seed,
-            time_budget_s=time_budget_s,
-            device=device,
-            refit=False,
-        )
+        selection = select_for_you(matrix, times, refit=False, **options("for_you"))
         selection.model = _refit(selection, matrix, times, previous_als)
         selections["for_you"] = selection
     if "similar_item" in scenarios:
         selections["similar_item"] = select_similar_item(
-            matrix,
-            times,
-            features=features,
-            candidates=candidates.get("similar_item"),
-            references=references.get("similar_item"),
-            seed=seed,
-            time_budget_s=time_budget_s,
-            device=device,
+            matrix, times, features=features, **options("similar_item")
         )
     if "bought_together" in scenarios and orders is not None and len(orders):
         baskets, basket_times = _baskets(orders, interactions.item_map)
         if baskets.nnz:
             selections["bought_together"] = select_bought_together(
-                baskets,
-                basket_times,
-                candidates=candidates.get("bought_together"),
-                references=references.get("bought_together"),
-                seed=seed,
-                time_budget_s=time_budget_s,
-                device=device,
+                baskets, basket_times, **options("bought_together")
             )
     trending = Trending(device=device).fit(matrix, times)
     forget_cooccurrences()

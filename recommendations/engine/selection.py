@@ -224,11 +224,15 @@ def select_for_you(
     def score(model: Recommender) -> np.ndarray:
         return model.recommend(users, n=LIST_DEPTH)[0]
 
-    trials = _run_trials(
-        candidates, validation.train, validation.train_times, None, score, relevant, time_budget_s
-    )
-    scored = _run_references(
-        references, trials, validation.train, validation.train_times, None, score, relevant
+    trials, scored = _run_trials(
+        candidates,
+        references,
+        validation.train,
+        validation.train_times,
+        None,
+        score,
+        relevant,
+        time_budget_s,
     )
     return _finish("for_you", metric, trials, refit, matrix, times, None, scored)
 
@@ -260,17 +264,15 @@ def select_similar_item(
     def score(model: Recommender) -> np.ndarray:
         return model.similar_items(queries, n=LIST_DEPTH)[0]
 
-    trials = _run_trials(
+    trials, scored = _run_trials(
         candidates,
+        references,
         validation.train,
         validation.train_times,
         features,
         score,
         relevant,
         time_budget_s,
-    )
-    scored = _run_references(
-        references, trials, validation.train, validation.train_times, features, score, relevant
     )
     return _finish("similar_item", metric, trials, refit, matrix, times, features, scored)
 
@@ -308,20 +310,25 @@ def select_bought_together(
     def score(model: Recommender) -> np.ndarray:
         return model.similar_items(queries, n=LIST_DEPTH)[0]
 
-    trials = _run_trials(candidates, baskets[earlier], None, None, score, relevant, time_budget_s)
-    scored = _run_references(references, trials, baskets[earlier], None, None, score, relevant)
+    trials, scored = _run_trials(
+        candidates, references, baskets[earlier], None, None, score, relevant, time_budget_s
+    )
     return _finish("bought_together", metric, trials, refit, baskets, None, None, scored)
 
 
 def _run_trials(
     candidates: Sequence[Candidate],
+    references: Mapping[str, Candidate] | None,
     train: sp.csr_matrix,
     times: sp.csr_matrix | None,
     features: sp.csr_matrix | None,
     score: Callable[[Recommender], np.ndarray],
     relevant: sp.csr_matrix,
     time_budget_s: float,
-) -> list[Trial]:
+) -> tuple[list[Trial], dict[str, Trial]]:
+    """The candidates' trials, then each reference configuration scored on the same split (by
+    its label). A configuration that was also a candidate is not fitted twice: its trial is the
+    reference's. References ignore the time budget: a decision cannot be made without them."""
     started = time.perf_counter()
     trials = []
     for candidate in candidates:
@@ -335,7 +342,26 @@ def _run_trials(
             trial.skipped = "time budget spent"
             continue
         _score_trial(trial, model, train, times, features, score, relevant)
-    return trials
+    scored: dict[str, Trial] = {}
+    for label, reference in (references or {}).items():
+        model = reference.make()
+        params = model.params()
+        same = next(
+            (
+                trial
+                for trial in trials
+                if trial.name == reference.name and trial.params == params and not trial.skipped
+            ),
+            None,
+        )
+        if same is None:
+            same = Trial(reference.name, params, make=reference.make)
+            if relevant.shape[0] == 0:
+                same.skipped = "no validation rows"
+            else:
+                _score_trial(same, model, train, times, features, score, relevant)
+        scored[label] = same
+    return trials, scored
 
 
 def _score_trial(
@@ -365,40 +391,6 @@ def _score_trial(
         name: float(values.mean()) if len(values) else 0.0 for name, values in per_row.items()
     }
     trial.per_row = per_row
-
-
-def _run_references(
-    references: Mapping[str, Candidate] | None,
-    trials: Sequence[Trial],
-    train: sp.csr_matrix,
-    times: sp.csr_matrix | None,
-    features: sp.csr_matrix | None,
-    score: Callable[[Recommender], np.ndarray],
-    relevant: sp.csr_matrix,
-) -> dict[str, Trial]:
-    """Each reference configuration scored on the candidates' split. A configuration that was
-    also a candidate is not fitted twice: its trial is the reference's. References ignore the
-    time budget: a decision cannot be made without them."""
-    scored: dict[str, Trial] = {}
-    for label, reference in (references or {}).items():
-        model = reference.make()
-        params = model.params()
-        same = next(
-            (
-                trial
-                for trial in trials
-                if trial.name == reference.name and trial.params == params and not trial.skipped
-            ),
-            None,
-        )
-        if same is None:
-            same = Trial(reference.name, params, make=reference.make)
-            if relevant.shape[0] == 0:
-                same.skipped = "no validation rows"
-            else:
-                _score_trial(same, model, train, times, features, score, relevant)
-        scored[label] = same
-    return scored
 
 
 def _finish(

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import is_same_domain
 
 from recommendations import caches
 from recommendations.conf import app_settings
@@ -135,16 +136,17 @@ def _trusted_origin(origin: str, request: HttpRequest) -> bool:
         return False
     if origin == own:
         return True
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # "http://[oops": no origin at all, so not a trusted one
+        return False
     for trusted in getattr(settings, "CSRF_TRUSTED_ORIGINS", ()):
         trusted = trusted.lower()
         if origin == trusted:
             return True
-        if "://*." in trusted:
-            scheme, _, pattern = trusted.partition("://*.")
-            host = parts.netloc
-            if parts.scheme == scheme and (host == pattern or host.endswith("." + pattern)):
-                return True
+        scheme, wildcard, pattern = trusted.partition("://*")
+        if wildcard and parts.scheme == scheme and is_same_domain(parts.netloc, pattern):
+            return True
     return False
 
 

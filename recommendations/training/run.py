@@ -234,13 +234,14 @@ def _run(
         users=run.users,
         items=run.items,
     )
-    too_few = _too_few(state)
+    excluded = events.excluded_users()  # asked once: the check and the fit leave out the same
+    too_few = _too_few(state, excluded)
     trained = None
     if too_few:
         result.status = "skipped"
         notes.append(too_few)
     else:
-        trained = _fit(run, state, previous)
+        trained = _fit(run, state, previous, excluded)
         state.user_map = trained.interactions.user_map.to_array()
         state.item_map = trained.interactions.item_map.to_array()
     # Saved before any promotion: precompute reads the newest state for users' histories.
@@ -259,11 +260,11 @@ def _run(
     return result
 
 
-def _too_few(state: TrainingState) -> str:
-    """Why there is too little to validate, or "" when there is enough."""
+def _too_few(state: TrainingState, excluded: set[str]) -> str:
+    """Why there is too little to validate without the ``excluded`` users, or "" when there is
+    enough."""
     if len(state) == 0:
         return "no events to learn from yet: popularity kept"
-    excluded = events.excluded_users()
     keep = ~np.isin(state.user_keys[state.pair_users], list(excluded)) if excluded else slice(None)
     counts = np.bincount(state.pair_users[keep], minlength=len(state.user_keys))
     users = int((counts > 0).sum())
@@ -277,7 +278,9 @@ def _too_few(state: TrainingState) -> str:
     )
 
 
-def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState) -> TrainedModels:
+def _fit(
+    run: TrainingRun, state: TrainingState, previous: TrainingState, excluded: set[str]
+) -> TrainedModels:
     from recommendations.engine.pipeline import train as engine_train
 
     incremental = run.kind == INCREMENTAL
@@ -306,7 +309,7 @@ def _fit(run: TrainingRun, state: TrainingState, previous: TrainingState) -> Tra
         config=config,
         user_map=user_map,
         item_map=item_map,
-        exclude_users=events.excluded_users(),
+        exclude_users=excluded,
         orders=orders,
         catalogue=(events.catalogue_texts() or None) if needs_content else None,
         candidates=references.incremental_candidates(chosen) if incremental else None,

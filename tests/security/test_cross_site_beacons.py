@@ -27,6 +27,7 @@ def _fast_passwords(settings) -> None:
         {"HTTP_SEC_FETCH_SITE": "cross-site"},
         {"HTTP_ORIGIN": "http://testserver", "HTTP_SEC_FETCH_SITE": "cross-site"},
         {"HTTP_ORIGIN": "https://testserver"},  # another scheme is another origin
+        {"HTTP_ORIGIN": "http://[oops"},  # not a URL at all (urlsplit raises)
     ],
 )
 def test_a_cross_site_batch_is_refused_and_nothing_is_stored(client, products, drain, headers):  # noqa: F811

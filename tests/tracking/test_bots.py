@@ -21,6 +21,7 @@ from django.urls import reverse
 from recommendations import redis_client, training
 from recommendations.catalog import get_catalog
 from recommendations.checks import check_settings
+from recommendations.conf import app_settings
 from recommendations.models import (
     Event,
     EventKind,
@@ -49,7 +50,7 @@ CHROME = (
     "Chrome/124.0.0.0 Safari/537.36"
 )
 FIREFOX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0"
-LIMIT = 20  # the default BOT_BURST_LIMIT
+LIMIT = app_settings.BOT_BURST_LIMIT  # the project's, as the burst counter reads it
 
 
 @pytest.fixture(autouse=True)
@@ -169,7 +170,7 @@ def test_fifty_views_within_a_second_are_quarantined_and_the_visitor_leaves_trai
     assert (flag.visitor_id, flag.reason, flag.user) == (visitor, "burst", None)
     assert f"v:{visitor}" in training.excluded_users()
     if django_settings.SERVICES_MODE:  # counted in Redis, not in this process
-        assert redis_client.get_redis().exists(f"recommendations:burst:flagged:{visitor}")
+        assert redis_client.get_redis().exists(app_settings.key("burst", "flagged", visitor))
         assert not bots.local_counter._counts
 
     other = Client(HTTP_USER_AGENT=CHROME)
