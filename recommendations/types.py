@@ -29,6 +29,27 @@ class Relation(StrEnum):
     BOUGHT_TOGETHER = "bought-together"
 
 
+class Fallback(StrEnum):
+    """What a degraded answer did without; counted per day (``recommendations.fallbacks``)."""
+
+    MODEL = "model"
+    LISTS = "lists"
+    DATABASE = "database"
+    UNVERIFIED_ITEMS = "unverified-items"
+
+    @property
+    def label(self) -> str:
+        return _FALLBACK_LABELS[self]
+
+
+_FALLBACK_LABELS = {
+    Fallback.MODEL: "Served without the active model (artifact or registry unreadable)",
+    Fallback.LISTS: "Served without precomputed lists (list store unreachable)",
+    Fallback.DATABASE: "Served without the database (rules, catalogue or history skipped)",
+    Fallback.UNVERIFIED_ITEMS: "Beacon events queued with items the catalogue could not check",
+}
+
+
 class Slot(StrEnum):
     """Where recommendations are shown; each slot has its own candidate sources."""
 

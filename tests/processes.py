@@ -99,3 +99,73 @@ def _pings(client) -> bool:
         return bool(client.ping())
     except redis.ConnectionError:
         return False
+
+
+def postgres_binary(name: str) -> str:
+    """A PostgreSQL server binary (``initdb``, ``postgres``), which Debian keeps off ``PATH``."""
+    found = shutil.which(name) or next(
+        (str(path) for path in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None
+    )
+    if found is None:
+        raise RuntimeError(f"PostgreSQL's {name} is not installed")
+    return found
+
+
+class PrivateCluster:
+    """A PostgreSQL cluster of the test's own (a temporary directory, its own port), so that a
+    test can stop and restart it without touching the shared server. PostgreSQL refuses to run
+    as root, so as root it runs as the ``postgres`` user."""
+
+    def __init__(self, port: int) -> None:
+        import tempfile
+
+        self.port = port
+        self.directory = Path(tempfile.mkdtemp(prefix="recommendations-pg-"))
+        self.data = self.directory / "data"
+        self.process: subprocess.Popen | None = None
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+        subprocess.run(
+            [*self._as_user, postgres_binary("initdb"), "-D", str(self.data), "-A", "trust"]
+            + ["-U", "postgres", "--no-sync"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [*self._as_user, postgres_binary("postgres"), "-D", str(self.data)]
+            + ["-p", str(self.port), "-k", str(self.directory), "-c", "listen_addresses=127.0.0.1"]
+            + ["-c", "fsync=off"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        if not wait_for(self._accepts, timeout=30):
+            self.stop()
+            raise RuntimeError(f"PostgreSQL did not start on port {self.port}")
+
+    def stop(self) -> None:
+        """Stop the server (SIGINT: PostgreSQL's fast shutdown) and wait until it has exited."""
+        if self.process is not None:
+            stop(self.process, signal.SIGINT, timeout=30)
+            self.process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _accepts(self) -> bool:
+        import psycopg
+
+        try:
+            psycopg.connect(self.url(), connect_timeout=1).close()
+            return True
+        except psycopg.OperationalError:
+            return False

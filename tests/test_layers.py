@@ -17,7 +17,7 @@ PACKAGE = Path(recommendations.__file__).parent
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("types", "conf", "signals", "caches"),
     ("engine",),
-    ("models", "redis_client"),
+    ("models", "redis_client", "fallbacks"),
     ("policies",),
     ("catalog", "stores", "schedules", "retention"),
     ("popularity",),

@@ -14,8 +14,11 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
+from recommendations import fallbacks
 from recommendations.merchandising.attribution import daily_counts, slot_performance
 from recommendations.models import Event, EventKind, VisitorLink
+from recommendations.tracking import sinks
+from recommendations.types import Fallback
 
 from .charts import daily_bar_chart
 
@@ -41,6 +44,11 @@ class EventAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         return [
             path(
+                "health/",
+                self.admin_site.admin_view(self.health_view),
+                name="recommendations_event_health",
+            ),
+            path(
                 "performance/",
                 self.admin_site.admin_view(self.performance_view),
                 name="recommendations_event_performance",
@@ -64,6 +72,30 @@ class EventAdmin(admin.ModelAdmin):
             "clicks_chart": daily_bar_chart(daily_counts(EventKind.CLICK, days), days),
         }
         return TemplateResponse(request, "admin/recommendations/event/performance.html", context)
+
+    def health_view(self, request: HttpRequest) -> HttpResponse:
+        """Answers served from a fallback (no model, no lists, no database) per day and kind,
+        and the events this process had to drop: an outage shows here, not only in logs."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        days = _last_days(CHART_DAYS)
+        counted = fallbacks.daily_counts(days)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Serving health",
+            "days": CHART_DAYS,
+            "fallback_charts": [
+                {
+                    "caption": fallback.label,
+                    "total": sum(counted.get(fallback, {}).values()),
+                    "chart": daily_bar_chart(counted.get(fallback, {}), days),
+                }
+                for fallback in Fallback
+            ],
+            "dropped": sinks.dropped.value,
+        }
+        return TemplateResponse(request, "admin/recommendations/event/health.html", context)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict | None = None

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -15,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from recommendations import fallbacks
 from recommendations.models import EventKind
 from recommendations.serving.audience import audience_for
 from recommendations.serving.pipeline import MAX_EXCLUDE, Recommendations, UnknownItem, recommend
@@ -22,7 +27,7 @@ from recommendations.tracking.beacon import BeaconRejected, parse_batch, to_reco
 from recommendations.tracking.identity import identity_for
 from recommendations.tracking.quarantine import quarantined
 from recommendations.tracking.sinks import Outcome, deliver
-from recommendations.types import Slot
+from recommendations.types import Fallback, Slot
 
 from .parsers import RawJSONParser, RawTextParser, is_chunked, raw_body
 from .permissions import SameSiteOnly
@@ -36,6 +41,7 @@ from .serializers import (
 )
 from .throttling import OptionalScopedRateThrottle
 
+logger = logging.getLogger("recommendations.api")
 preview_logger = logging.getLogger("recommendations.preview")
 #: DRF's validation error body: each parameter at fault, with its messages.
 PARAMETER_ERRORS = {
@@ -47,7 +53,26 @@ PARAMETER_ERRORS = {
 MAX_EXCLUDE_ID_LENGTH = 100
 
 
-class EventBatchView(APIView):
+class ServesWithoutDatabase(APIView):
+    """A view that still answers while the database is away: a session (or token) that cannot be
+    read makes the request anonymous instead of failing it, and the visitor cookie still says who
+    it is. Views that need the database for their own work do not use this."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        with fallbacks.collecting():  # what the answer does without is noted for it
+            return super().dispatch(request, *args, **kwargs)
+
+    def perform_authentication(self, request: Request) -> None:
+        try:
+            request.user  # noqa: B018  (authenticates: DRF resolves the user lazily)
+        except DatabaseError as exc:
+            logger.warning("Authentication unavailable (%s); serving the request anonymously", exc)
+            fallbacks.note(Fallback.DATABASE)
+            request.user = AnonymousUser()
+            request.auth = None
+
+
+class EventBatchView(ServesWithoutDatabase):
     """Accept a batch of events from a browser beacon or a headless client.
 
     ``POST {"events": [{"event_id": uuid, "kind": "click", "item_id": "42", ...}, ...]}``
@@ -166,7 +191,7 @@ def _closing_response(content: dict[str, object], status_code: int) -> Streaming
     )
 
 
-class RecommendationsView(APIView):
+class RecommendationsView(ServesWithoutDatabase):
     """Recommendations for the current user or visitor in one slot.
 
     A user with the ``recommendations.preview_as_user`` permission (``is_staff`` alone is not

@@ -5,26 +5,30 @@ each slot's rules for :data:`CACHE_SECONDS` in the process. The cache holds ever
 that has not ended yet, with its time window, and the window is checked on each call: a rule
 starts and ends on the second. Only edits wait for the cache: saving or deleting a rule clears the
 cache of the process that did it at once, other processes see the change within
-:data:`CACHE_SECONDS`.
+:data:`CACHE_SECONDS`. While the database is unreachable, the rules last read are applied.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from recommendations import caches
+from recommendations import caches, fallbacks
 from recommendations.models import Rule
-from recommendations.types import Action
+from recommendations.types import Action, Fallback
 
 from .rules import RuleSpec
 
 #: Seconds a slot's rules are reused before the database is asked again.
 CACHE_SECONDS = 5.0
+
+logger = logging.getLogger("recommendations.merchandising")
 
 _cache: dict[str, tuple[float, list[RuleSpec]]] = {}
 
@@ -33,7 +37,15 @@ def load_rules(slot: str, now: datetime | None = None) -> list[RuleSpec]:
     """The rules live for ``slot`` at ``now`` (default: the current time), oldest first."""
     cached = _cache.get(slot)
     if cached is None or cached[0] <= time.monotonic():
-        cached = (time.monotonic() + CACHE_SECONDS, _fetch(slot))
+        try:
+            cached = (time.monotonic() + CACHE_SECONDS, _fetch(slot))
+        except DatabaseError as exc:
+            if cached is None:
+                raise
+            # Keep serving the rules last read rather than none; ask again a period later.
+            logger.warning("Rules for %s unavailable (%s); applying the last ones read", slot, exc)
+            fallbacks.note(Fallback.DATABASE)
+            cached = (time.monotonic() + CACHE_SECONDS, cached[1])
         _cache[slot] = cached
     now = now or timezone.now()
     return [rule for rule in cached[1] if rule.is_live(now)]

@@ -44,6 +44,13 @@ class CatalogCache:
             known.update(found)
         return {i: info for i, info in known.items() if info is not None}
 
+    def known(self, item_ids: Iterable[str]) -> dict[str, ItemInfo]:
+        """What the process already knows of ``item_ids``, however old: the answer while the
+        catalogue cannot be read. Products changed since then may be described as they were."""
+        with self._lock:
+            found = {i: self._items.get(i) for i in item_ids}
+        return {i: info for i, info in found.items() if info is not None}
+
     def clear(self) -> None:
         with self._lock:
             self._items = {}

@@ -13,16 +13,26 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from django.db import DatabaseError
 from django.utils import timezone
 
+from recommendations import fallbacks
 from recommendations.catalog import ItemInfo, get_catalog
 from recommendations.conf import app_settings
 from recommendations.merchandising.loading import load_rules
-from recommendations.merchandising.rules import apply_rules, pinned_item_ids
+from recommendations.merchandising.rules import RuleSpec, apply_rules, pinned_item_ids
 from recommendations.stores import CONTENT_LABEL, RankedList
-from recommendations.types import Candidate, Reason, ReasonKind, Relation, Scenario, Slot
+from recommendations.types import (
+    Candidate,
+    Fallback,
+    Reason,
+    ReasonKind,
+    Relation,
+    Scenario,
+    Slot,
+)
 
 from . import catalog_cache, sources
 from .diversity import cap_categories
@@ -30,6 +40,7 @@ from .models import active_models
 from .reasons import ITEM_REASONS, reason_text
 
 logger = logging.getLogger("recommendations.serving")
+T = TypeVar("T")
 
 _NOT_BACKFILLED = {Slot.RECENTLY_VIEWED, Slot.BUY_AGAIN}
 #: Sources of the backfill stages: a list made only of these is not what the slot's model says.
@@ -112,32 +123,38 @@ def recommend(
     """
     slot = Slot(slot)
     limit = clamp_limit(limit)
-    page_excluded = {str(item) for item in exclude}
+    with fallbacks.collecting() as noted:
+        result = _recommend(slot, audience, item_id, limit, {str(item) for item in exclude})
+    result.degraded = bool(noted)
+    return result
+
+
+def _recommend(
+    slot: Slot, audience: Audience, item_id: str | None, limit: int, page_excluded: set[str]
+) -> Recommendations:
     pool = limit * 4 + len(page_excluded)
-    degraded = False
-    try:
-        primary = _gather(slot, audience, item_id, pool)
-    except DatabaseError:
-        logger.exception("Candidate sources failed for %s; serving popularity", slot)
-        primary, degraded = [], True
+    primary: list[Candidate] = _without_database(
+        lambda: _gather(slot, audience, item_id, pool), [], "Candidates"
+    )
     if slot is Slot.FOR_YOU and active_models.unavailable(Scenario.FOR_YOU):
-        degraded = True
-    rules = load_rules(slot.value, timezone.now())
+        fallbacks.note(Fallback.MODEL)
+    rules: list[RuleSpec] = _without_database(
+        lambda: load_rules(slot.value, timezone.now()), [], "Rules"
+    )
     excluded = _excluded_ids(slot, audience, item_id) | page_excluded
-    catalog = catalog_cache.cache
 
     candidates = _merge(primary, [])
-    items = dict(catalog.describe(_wanted(candidates, rules) | ({item_id} if item_id else set())))
-    if item_id and item_id not in items:
+    items, complete = _describe(_wanted(candidates, rules) | ({item_id} if item_id else set()))
+    if item_id and item_id not in items and complete:
         raise UnknownItem(f"unknown item {item_id!r}")
     backfilled = slot not in _NOT_BACKFILLED
     chosen = _select(candidates, rules, items, excluded, limit=limit, pool=pool, fill=False)
     if backfilled and len(chosen) < limit:
         extra: list[Candidate] = []
         for stage in _backfill_stages(items.get(item_id) if item_id else None, pool):
-            extra += stage()
+            extra += _without_database(stage, [], "Backfill")
             candidates = _merge(primary, extra)
-            items.update(catalog.describe(_wanted(candidates, rules) - items.keys()))
+            items.update(_describe(_wanted(candidates, rules) - items.keys())[0])
             chosen = _select(candidates, rules, items, excluded, limit=limit, pool=pool, fill=False)
             if len(chosen) >= limit:
                 break
@@ -157,9 +174,30 @@ def recommend(
             for position, c in enumerate(chosen, 1)
         ],
         token=attribution_token(slot, used),
-        degraded=degraded,
         sources=used,
     )
+
+
+def _without_database(step: Callable[[], T], default: T, what: str) -> T:
+    """``step()``, or ``default`` when it needs the database and the database is unreachable:
+    the rest of the list is still served from what can be reached (Redis, the process)."""
+    try:
+        return step()
+    except DatabaseError as exc:
+        logger.warning("%s skipped: database unavailable (%s)", what, exc)
+        fallbacks.note(Fallback.DATABASE)
+        return default
+
+
+def _describe(item_ids: set[str]) -> tuple[dict[str, ItemInfo], bool]:
+    """The catalogue's description of ``item_ids`` and whether it is complete: without the
+    database, only the items the process already knows are described."""
+    try:
+        return catalog_cache.cache.describe(item_ids), True
+    except DatabaseError as exc:
+        logger.warning("Catalogue unavailable (%s); describing known items only", exc)
+        fallbacks.note(Fallback.DATABASE)
+        return catalog_cache.cache.known(item_ids), False
 
 
 def attribution_token(slot: Slot, sources: list[str]) -> str:
@@ -333,9 +371,12 @@ def _merge(primary: list[Candidate], backfill: list[Candidate]) -> list[Candidat
 
 
 def _excluded_ids(slot: Slot, audience: Audience, item_id: str | None) -> set[str]:
+    """The current item, the cart (except for buy-again) and, where configured, past purchases."""
     excluded = set(audience.cart_item_ids) if slot is not Slot.BUY_AGAIN else set()
     if item_id:
         excluded.add(item_id)
     if slot.value in app_settings.EXCLUDE_PURCHASED_SLOTS:
-        excluded |= sources.purchased_items(audience.user_id)
+        excluded |= _without_database(
+            lambda: sources.purchased_items(audience.user_id), set(), "Past purchases"
+        )
     return excluded

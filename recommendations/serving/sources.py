@@ -11,12 +11,13 @@ import logging
 import redis
 from django.db.models import Count, Max
 
-from recommendations import redis_client
+from recommendations import fallbacks, redis_client
 from recommendations.conf import app_settings
 from recommendations.models import Event, EventKind
 from recommendations.popularity import computed_popularity
 from recommendations.stores import RankedList, StoreUnavailable, get_store
 from recommendations.tracking import live
+from recommendations.types import Fallback
 
 logger = logging.getLogger("recommendations.serving")
 
@@ -125,6 +126,7 @@ def neighbours(item_ids: list[str], relation: str) -> dict[str, tuple[RankedList
         found = get_store().get_many_labelled(list(keys))
     except StoreUnavailable as exc:
         logger.warning("Precomputed lists unavailable (%s)", exc)
+        fallbacks.note(Fallback.LISTS)
         return {}
     return {keys[key]: labelled for key, labelled in found.items()}
 
@@ -140,4 +142,5 @@ def _stored(key: str) -> RankedList:
         return get_store().get_many([key]).get(key, [])
     except StoreUnavailable as exc:
         logger.warning("Precomputed lists unavailable (%s)", exc)
+        fallbacks.note(Fallback.LISTS)
         return []

@@ -21,12 +21,14 @@ as duplicates, so the client is told what was stored.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+from django.db import DatabaseError
 from django.utils import timezone
 from pydantic import (
     AfterValidator,
@@ -38,9 +40,11 @@ from pydantic import (
     field_validator,
 )
 
+from recommendations import fallbacks
 from recommendations.catalog import get_catalog
 from recommendations.conf import app_settings
 from recommendations.models import EventKind
+from recommendations.types import Fallback
 
 from .records import EventRecord
 
@@ -66,12 +70,17 @@ def _clean_text(value: str) -> str:
     return value
 
 
+logger = logging.getLogger("recommendations.tracking")
+
 Text = Annotated[str, Strict(), AfterValidator(_clean_text)]
 CONTEXT_MAX_KEYS = 16
 CONTEXT_KEY_MAX = 32
 CONTEXT_VALUE_MAX = 512
 #: The context key that records how far a corrected event was moved, in milliseconds.
 CLOCK_SKEW_KEY = "clock_skew_ms"
+#: The context key that marks an event whose item could not be checked (the catalogue was
+#: unreachable when it arrived): accepted rather than lost, and recognisable later.
+ITEM_UNVERIFIED_KEY = "item_unverified"
 #: A smaller correction is transit time rather than a wrong clock, and is not flagged.
 CLOCK_SKEW_FLAG = timedelta(seconds=1)
 #: ``sent_at`` must be below this (milliseconds; the year 5138): beyond is not a clock reading.
@@ -206,7 +215,14 @@ def parse_batch(body: bytes, *, received: datetime | None = None) -> ParsedBatch
         errors.extend(event.rule_errors(index))
         errors.extend(_time_errors(event, index, received))
     if not errors:
-        errors = _unknown_items(events)
+        try:
+            errors = _unknown_items(events)
+        except DatabaseError as exc:
+            # Events wait in the stream until the database is back; refusing them would lose
+            # them, since the browser does not resend a 400. Their items are marked unchecked.
+            logger.warning("Catalogue unavailable (%s); items of the batch not checked", exc)
+            fallbacks.note(Fallback.UNVERIFIED_ITEMS)
+            events = [_unverified(event) for event in events]
     if errors:
         raise BeaconRejected(errors)
     unique: dict[UUID, BeaconEvent] = {}
@@ -292,6 +308,12 @@ def _unknown_items(events: list[BeaconEvent]) -> list[BeaconError]:
         for index, event in enumerate(events)
         if event.item_id is not None and event.item_id not in known
     ]
+
+
+def _unverified(event: BeaconEvent) -> BeaconEvent:
+    if event.item_id is None:
+        return event
+    return event.model_copy(update={"context": {**event.context, ITEM_UNVERIFIED_KEY: True}})
 
 
 def to_records(

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import is_same_domain
 
@@ -56,10 +57,7 @@ class Identity:
 
     @property
     def user_id(self) -> int | None:
-        user = getattr(self._request, "user", None)
-        if user is not None and user.is_authenticated:
-            return user.pk
-        return None
+        return user_id_of(self._request)
 
     def start_new_visitor(self) -> None:
         """Forget the current visitor id (at logout, so the next person is somebody new)."""
@@ -77,6 +75,19 @@ class Identity:
                 httponly=True,
                 samesite="Lax",
             )
+
+
+def user_id_of(request: HttpRequest) -> int | None:
+    """The signed-in user's id, or ``None``; also ``None`` while the session cannot be read (its
+    store is the database and the database is away): the visitor cookie still names the person,
+    and their visitor id is linked to the account from their last login."""
+    user = getattr(request, "user", None)
+    try:
+        if user is not None and user.is_authenticated:
+            return user.pk
+    except DatabaseError as exc:
+        logger.warning("Session unavailable (%s); treating the request as anonymous", exc)
+    return None
 
 
 def _read_cookie(request: HttpRequest) -> str | None:

@@ -123,9 +123,41 @@ def test_a_truncated_model_file_falls_back_and_says_it_is_degraded(
     deliver([EventRecord(kind=int(EventKind.VIEW), item_id=toys[2], visitor_id=visitor)])
     drain()
     client = visitor_client(visitor)
+    before = _model_fallbacks_today()
     response = client.get(URL.format("for-you"), {"limit": 3})
     assert response.status_code == 200
     body = response.json()
     assert len(body["items"]) == 3 and body["degraded"] is True
     assert "Active for_you model unavailable" in caplog.text
+    # Counted once for the request, where admin's health page reads it.
+    assert _model_fallbacks_today() == before + 1
     active_models.clear()
+
+
+def _model_fallbacks_today() -> int:
+    from django.utils import timezone
+
+    from recommendations import fallbacks
+    from recommendations.types import Fallback
+
+    today = timezone.localdate()
+    return fallbacks.daily_counts([today]).get(Fallback.MODEL, {}).get(today, 0)
+
+
+def test_the_health_page_shows_fallbacks_to_staff_only(admin_client, django_user_model):
+    from recommendations import fallbacks
+    from recommendations.types import Fallback
+
+    with fallbacks.collecting():
+        fallbacks.note(Fallback.LISTS)
+        fallbacks.note(Fallback.LISTS)  # one request: counted once
+    response = admin_client.get("/admin/recommendations/event/health/")
+    assert response.status_code == 200
+    charts = {c["caption"]: c for c in response.context["fallback_charts"]}
+    assert charts[Fallback.LISTS.label]["total"] >= 1
+    assert b"<svg" in response.content and Fallback.LISTS.label.encode() in response.content
+
+    shopper = django_user_model.objects.create_user("shopper", password="pw-123456789")
+    client = Client()
+    client.force_login(shopper)
+    assert client.get("/admin/recommendations/event/health/").status_code == 302
