@@ -3,16 +3,43 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from .conf import app_settings
+from .schedules import SKIPPED, claim_period
+
+
+class OncePerPeriod(Task):
+    """A task that, when beat sent it, first claims its entry's period
+    (:func:`~recommendations.schedules.claim_period`) and returns :data:`SKIPPED` if another
+    delivery (a second beat's) already did: a periodic job takes effect at most once per period.
+    A redelivery of the claiming delivery (its worker died) runs. Deliveries without beat's
+    ``periodic_task_name`` header (``send_task``, direct calls) always run; admin's "Run selected
+    tasks" sends that header, so it counts as its entry's run for the period."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        entry = _periodic_entry(self.request)
+        if entry is not None and not claim_period(entry, self.name, str(self.request.id or "")):
+            return SKIPPED
+        return super().__call__(*args, **kwargs)
+
+
+def _periodic_entry(request: Any) -> str | None:
+    """The django-celery-beat entry that sent this delivery (its ``periodic_task_name`` header)."""
+    name = getattr(request, "periodic_task_name", None)
+    if name is None:
+        name = (getattr(request, "headers", None) or {}).get("periodic_task_name")
+    return str(name) if name else None
+
 
 #: Every task is acknowledged after it ran, and a task whose worker died is delivered again:
 #: each is idempotent (events are de-duplicated, lists rewritten whole, training takes a lease).
 #: Time limits stay below the broker's visibility timeout (``docs/deployment.md``), so a long
-#: task is never delivered a second time while it still runs.
-RELIABLE = {"acks_late": True, "reject_on_worker_lost": True}
+#: task is never delivered a second time while it still runs. Beat's deliveries run at most once
+#: per period (:class:`OncePerPeriod`), however many beats send them.
+RELIABLE: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True, "base": OncePerPeriod}
 #: The safety-net ingest returns after this long even under steady traffic, so it never holds a
 #: worker (or a warm shutdown) for more than a beat period; the consumers do the rest.
 INGEST_TASK_SECONDS = 50.0

@@ -230,10 +230,18 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # One task at a time per worker process, so a worker that dies takes no queued tasks with it;
 # the app's tasks acknowledge late and are redelivered when their worker is lost.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis redelivers a task whose worker died (unacknowledged) after this many seconds; it must
+# stay above every task's time limit (at most 50 minutes), or a long task is delivered a second
+# time while it still runs. Lowered only by tests that kill a worker and wait for redelivery.
+CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "") or 3600)
 if CELERY_BROKER_URL.startswith("redis"):
-    # Redelivery of an unacknowledged task after an hour: above every task's time limit (at most
-    # 50 minutes), so a long task is never delivered twice while it still runs.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # Workers look for such tasks every 10 s (kombu's default: every 100 s), so one comes
+        # back within seconds of its timeout, not minutes.
+        "unacked_restore_interval": min(10, max(1, CELERY_VISIBILITY_TIMEOUT // 4)),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -128,8 +128,11 @@ class PrivateCluster:
             shutil.chown(self.directory, "postgres", "postgres")
             self._as_user = ["runuser", "-u", "postgres", "--"]
         subprocess.run(
-            [*self._as_user, postgres_binary("initdb"), "-D", str(self.data), "-A", "trust"]
-            + ["-U", "postgres", "--no-sync"],
+            [
+                *self._as_user,
+                postgres_binary("initdb"),
+                *("-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"),
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -140,9 +143,12 @@ class PrivateCluster:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [*self._as_user, postgres_binary("postgres"), "-D", str(self.data)]
-            + ["-p", str(self.port), "-k", str(self.directory), "-c", "listen_addresses=127.0.0.1"]
-            + ["-c", "fsync=off"],
+            [
+                *self._as_user,
+                postgres_binary("postgres"),
+                *("-D", str(self.data), "-p", str(self.port), "-k", str(self.directory)),
+                *("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

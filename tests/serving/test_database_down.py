@@ -107,14 +107,18 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
             "PYTHONUNBUFFERED": "1",
         }
         _manage(env, "migrate", "--noinput", log=log)
-        _manage(env, "shop_seed_demo", "--products", "60", "--customers", "40", "--days", "7", log=log)
+        _manage(
+            env, "shop_seed_demo", "--products", "60", "--customers", "40", "--days", "7", log=log
+        )
         _manage(env, "recommendations_train", log=log)
         consumer = start_manage("recommendations_ingest", env=env, log=log)
         port = free_port()
         out = open(log, "ab")  # noqa: SIM115 (closed with the process)
         web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "shop.wsgi:application", "--workers", "1"]
-            + ["--bind", f"127.0.0.1:{port}", "--timeout", "30"],
+            [
+                *(sys.executable, "-m", "gunicorn", "shop.wsgi:application", "--workers", "1"),
+                *("--bind", f"127.0.0.1:{port}", "--timeout", "30"),
+            ],
             cwd=ROOT,
             env=env,
             stdout=out,
