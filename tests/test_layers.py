@@ -25,7 +25,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("registry",),
     ("training",),
     ("precompute",),
-    ("merchandising",),
+    ("merchandising", "monitoring"),
     ("serving",),
     (
         "api",

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+
+from django.utils import timezone
+
+#: Days the admin's daily charts cover.
+CHART_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -54,3 +59,9 @@ def daily_bar_chart(
         first=days[0].isoformat() if days else "",
         last=days[-1].isoformat() if days else "",
     )
+
+
+def last_days(count: int) -> list[date]:
+    """The ``count`` days up to today, oldest first."""
+    today = timezone.localdate()
+    return [today - timedelta(days=offset) for offset in range(count - 1, -1, -1)]

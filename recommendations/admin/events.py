@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin
@@ -20,9 +20,8 @@ from recommendations.models import Event, EventKind, VisitorLink
 from recommendations.tracking import sinks
 from recommendations.types import Fallback
 
-from .charts import daily_bar_chart
-
-CHART_DAYS = 30
+from .charts import CHART_DAYS, daily_bar_chart, last_days
+from .dashboard import dashboard_context
 
 
 @admin.register(Event)
@@ -44,6 +43,11 @@ class EventAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         return [
             path(
+                "dashboard/",
+                self.admin_site.admin_view(self.dashboard_view),
+                name="recommendations_dashboard",
+            ),
+            path(
                 "health/",
                 self.admin_site.admin_view(self.health_view),
                 name="recommendations_event_health",
@@ -60,7 +64,7 @@ class EventAdmin(admin.ModelAdmin):
         """Slot performance: impressions, clicks, CTR, purchases and revenue, with daily charts."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        days = _last_days(CHART_DAYS)
+        days = last_days(CHART_DAYS)
         since = timezone.now() - timedelta(days=CHART_DAYS)
         context = {
             **self.admin_site.each_context(request),
@@ -73,12 +77,24 @@ class EventAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/recommendations/event/performance.html", context)
 
+    def dashboard_view(self, request: HttpRequest) -> HttpResponse:
+        """Now: events per minute, active visitors, model and list freshness, runs, the stream."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Recommendations dashboard",
+            **dashboard_context(request),
+        }
+        return TemplateResponse(request, "admin/recommendations/dashboard.html", context)
+
     def health_view(self, request: HttpRequest) -> HttpResponse:
         """Answers served from a fallback (no model, no lists, no database) per day and kind,
         and the events this process had to drop: an outage shows here, not only in logs."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        days = _last_days(CHART_DAYS)
+        days = last_days(CHART_DAYS)
         counted = fallbacks.daily_counts(days)
         context = {
             **self.admin_site.each_context(request),
@@ -100,7 +116,7 @@ class EventAdmin(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict | None = None
     ) -> HttpResponse:
-        days = _last_days(CHART_DAYS)
+        days = last_days(CHART_DAYS)
         since = timezone.now() - timedelta(days=CHART_DAYS)
         counts = dict(
             Event.objects.filter(ts__gte=since)
@@ -111,11 +127,6 @@ class EventAdmin(admin.ModelAdmin):
         )
         context = {**(extra_context or {}), "daily_chart": daily_bar_chart(counts, days)}
         return super().changelist_view(request, extra_context=context)
-
-
-def _last_days(count: int) -> list[date]:
-    today = timezone.localdate()
-    return [today - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
 
 
 @admin.register(VisitorLink)

@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from recommendations.models import QuarantineCount, QuarantinedVisitor, QuarantineReason
 
-from .charts import daily_bar_chart
-from .events import CHART_DAYS, _last_days
+from .charts import CHART_DAYS, daily_bar_chart, last_days
 
 
 @admin.register(QuarantineCount)
@@ -34,7 +33,7 @@ class QuarantineCountAdmin(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict | None = None
     ) -> HttpResponse:
-        days = _last_days(CHART_DAYS)
+        days = last_days(CHART_DAYS)
         context = {
             **(extra_context or {}),
             "chart_days": CHART_DAYS,

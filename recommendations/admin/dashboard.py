@@ -1,0 +1,68 @@
+"""The merchandiser's dashboard: what is happening now and whether the learning loop is fresh.
+
+Charts are drawn in the browser by the vendored Chart.js (``static/recommendations/vendor``),
+from data the page carries; nothing is loaded from elsewhere.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from recommendations import fallbacks
+from recommendations.monitoring import activity, pipeline
+from recommendations.types import Fallback
+
+from .charts import CHART_DAYS, last_days
+
+
+def chart(kind: str, labels: list[str], datasets: dict[str, list[int]], **options: Any) -> dict:
+    """The JSON a ``<canvas data-chart>`` is drawn from (see ``admin/charts.js``)."""
+    return {
+        "type": kind,
+        "labels": labels,
+        "datasets": [{"label": label, "data": data} for label, data in datasets.items()],
+        **options,
+    }
+
+
+def _activity_chart(span: timedelta, label_format: str) -> tuple[dict, int]:
+    now = activity.events_per_minute(span)
+    labels = [timezone.localtime(minute).strftime(label_format) for minute in now.minutes]
+    datasets = {series.kind: series.counts for series in now.series}
+    return chart("line", labels, datasets), now.total
+
+
+def dashboard_context(request: HttpRequest) -> dict[str, Any]:
+    """Everything the dashboard shows; each part reads its own store, so one store away leaves
+    the others on the page."""
+    hour_chart, hour_total = _activity_chart(timedelta(hours=1), "%H:%M")
+    day_chart, day_total = _activity_chart(timedelta(days=1), "%d %b %H:%M")
+    days = last_days(CHART_DAYS)
+    counted = fallbacks.daily_counts(days)
+    fallback_chart = chart(
+        "bar",
+        [day.isoformat() for day in days],
+        {f.label: [counted.get(f, {}).get(day, 0) for day in days] for f in Fallback},
+        stacked=True,
+    )
+    return {
+        "hour_chart": hour_chart,
+        "hour_total": hour_total,
+        "day_chart": day_chart,
+        "day_total": day_total,
+        "active_visitors": activity.active_visitors(),
+        "active_minutes": activity.ACTIVE_MINUTES,
+        "models": pipeline.model_freshness(),
+        "lists_written_at": pipeline.lists_written_at(),
+        "runs": pipeline.recent_runs(),
+        "stream": pipeline.stream_health(),
+        "quarantined_today": pipeline.quarantined_today(),
+        "dropped": pipeline.dropped_here(),
+        "fallback_chart": fallback_chart,
+        "fallback_total": sum(sum(by_day.values()) for by_day in counted.values()),
+        "chart_days": CHART_DAYS,
+    }
