@@ -177,6 +177,19 @@ def _choice_problems(
         )
 
 
+def _currency_problems(path: str, code: str) -> list[Problem]:
+    """Three capital letters, as ISO 4217 writes currency codes."""
+    if re.fullmatch(r"[A-Z]{3}", code):
+        return []
+    return [
+        (
+            NOT_A_CHOICE,
+            f"{path} = {code!r} is not a currency code.",
+            'Use the ISO 4217 code, such as "EUR", "GBP" or "USD".',
+        )
+    ]
+
+
 def _device_problems(path: str, device: str) -> list[Problem]:
     """``auto``, ``cpu``, ``cuda`` or ``cuda:<index>`` (a machine with several GPUs)."""
     if device in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", device):
@@ -268,6 +281,7 @@ RULES: dict[str, Rule] = {
     "POPULARITY_CACHE_SECONDS": Rule(INT, ge=0),
     "POPULARITY_WINDOW_DAYS": POSITIVE,
     "ATTRIBUTION_WINDOW_HOURS": POSITIVE,
+    "CURRENCY": Rule(TEXT, nullable=True, check=_currency_problems),
     "PRECOMPUTE_LENGTH": COUNT,
     "EVENT_RETENTION_DAYS": Rule(NUMBER, nullable=True, gt=0),
     "TRAINING_WEIGHTS": WEIGHTS,

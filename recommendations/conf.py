@@ -89,6 +89,9 @@ DEFAULTS: dict[str, Any] = {
     "POPULARITY_WINDOW_DAYS": 30,
     # Hours after a click in which a purchase of the clicked item is credited to the slot.
     "ATTRIBUTION_WINDOW_HOURS": 24,
+    # The store's currency (ISO 4217 code such as "EUR"), shown with revenue in admin; None
+    # shows amounts without one.
+    "CURRENCY": None,
     # Length of precomputed lists.
     "PRECOMPUTE_LENGTH": 100,
     # Events older than this many days are deleted by the cleanup task; None keeps them forever.
@@ -198,6 +201,7 @@ class AppSettings:
     POPULARITY_CACHE_SECONDS: int
     POPULARITY_WINDOW_DAYS: float
     ATTRIBUTION_WINDOW_HOURS: float
+    CURRENCY: str | None
     PRECOMPUTE_LENGTH: int
     EVENT_RETENTION_DAYS: float | None
     TRAINING_WEIGHTS: dict[str, float]

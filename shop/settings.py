@@ -253,6 +253,7 @@ RECOMMENDATIONS = {
     # value switches the limit off (load tests that replay one visitor's cookie).
     "BOT_BURST_LIMIT": int(os.environ.get("BOT_BURST_LIMIT", "20") or 0) or None,
     "VISITOR_COOKIE_SECURE": HTTPS,
+    "CURRENCY": "GBP",
 }
 
 LOGGING = {

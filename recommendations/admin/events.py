@@ -15,13 +15,15 @@ from django.urls import path
 from django.utils import timezone
 
 from recommendations import fallbacks
-from recommendations.merchandising.attribution import daily_counts, slot_performance
+from recommendations.conf import app_settings
+from recommendations.merchandising.attribution import daily_counts
 from recommendations.models import Event, EventKind, VisitorLink
 from recommendations.tracking import sinks
 from recommendations.types import Fallback
 
+from . import performance
 from .charts import CHART_DAYS, daily_bar_chart, last_days
-from .dashboard import dashboard_context
+from .dashboard import chart, dashboard_context
 
 
 @admin.register(Event)
@@ -61,20 +63,45 @@ class EventAdmin(admin.ModelAdmin):
         ]
 
     def performance_view(self, request: HttpRequest) -> HttpResponse:
-        """Slot performance: impressions, clicks, CTR, purchases and revenue, with daily charts."""
+        """What each slot, source and item earned over a chosen range; CSV with ``?format=csv``."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        days = last_days(CHART_DAYS)
-        since = timezone.now() - timedelta(days=CHART_DAYS)
-        context = {
+        form = performance.RangeForm(request.GET or {"preset": performance.DEFAULT_PRESET})
+        first, last = (
+            (form.cleaned_data["first"], form.cleaned_data["last"])
+            if form.is_valid()
+            else (None, None)
+        )
+        context: dict[str, Any] = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Recommendation performance",
-            "rows": slot_performance(since, timezone.now()),
-            "days": CHART_DAYS,
-            "impressions_chart": daily_bar_chart(daily_counts(EventKind.IMPRESSION, days), days),
-            "clicks_chart": daily_bar_chart(daily_counts(EventKind.CLICK, days), days),
+            "form": form,
         }
+        if first is not None and last is not None:
+            report = performance.report_for(first, last)
+            if request.GET.get("format") == "csv":
+                return performance.csv_response(report, first, last)
+            days = performance.days_of(first, last)
+            impressions = daily_counts(EventKind.IMPRESSION, days)
+            clicks = daily_counts(EventKind.CLICK, days)
+            context |= {
+                "report": report,
+                "first": first,
+                "last": last,
+                "items": report.by_item[: performance.ITEMS_SHOWN],
+                "names": performance.item_names(report.by_item[: performance.ITEMS_SHOWN]),
+                "currency": app_settings.CURRENCY,
+                "daily_chart": chart(
+                    "bar",
+                    [day.isoformat() for day in days],
+                    {
+                        "Impressions": [impressions.get(day, 0) for day in days],
+                        "Clicks": [clicks.get(day, 0) for day in days],
+                    },
+                ),
+                "csv_query": {**request.GET.dict(), "format": "csv"},
+            }
         return TemplateResponse(request, "admin/recommendations/event/performance.html", context)
 
     def dashboard_view(self, request: HttpRequest) -> HttpResponse:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -19,52 +19,113 @@ from recommendations.models import Event, EventKind
 
 
 @dataclass
-class SlotPerformance:
-    slot: str
-    source: str
+class Performance:
+    """What one slot, source or item earned in a date range.
+
+    Add-to-carts and purchases are credited like purchases always were: to the latest click on
+    the same item by the same visitor (or user) within ``ATTRIBUTION_WINDOW_HOURS`` before them.
+    """
+
+    slot: str = ""
+    source: str = ""
+    item_id: str = ""
     impressions: int = 0
     clicks: int = 0
+    add_to_carts: int = 0
     purchases: int = 0
     revenue: Decimal = Decimal("0")
+    items_shown: set[str] = field(default_factory=set, repr=False)
 
     @property
     def ctr(self) -> float:
+        """Clicks per impression (0 to 1; admin shows it as a percentage)."""
         return self.clicks / self.impressions if self.impressions else 0.0
 
     @property
+    def add_to_cart_rate(self) -> float:
+        """Clicked items added to the cart afterwards, per click."""
+        return self.add_to_carts / self.clicks if self.clicks else 0.0
+
+    @property
     def conversion(self) -> float:
+        """Clicked items bought afterwards, per click."""
         return self.purchases / self.clicks if self.clicks else 0.0
 
 
+#: The name older callers use; every row is a :class:`Performance`.
+SlotPerformance = Performance
+
+
+@dataclass
+class Report:
+    """Performance in [since, until): per (slot, source), per slot, per clicked or shown item."""
+
+    since: datetime
+    until: datetime
+    by_source: list[Performance]
+    by_slot: list[Performance]
+    by_item: list[Performance]
+    #: Distinct items shown, and the catalogue's size when the adapter can count it.
+    items_shown: int = 0
+    catalogue_size: int | None = None
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of the catalogue that appeared in any list."""
+        if not self.catalogue_size:
+            return None
+        return min(self.items_shown / self.catalogue_size, 1.0)
+
+
 def parse_token(token: object) -> tuple[str, str] | None:
+    """``(slot, sources)`` of an attribution token; anything after the random part is ignored."""
     if not isinstance(token, str) or token.count(".") < 2:
         return None
     slot, source, _ = token.split(".", 2)
     return slot, source
 
 
-def slot_performance(since: datetime, until: datetime) -> list[SlotPerformance]:
-    """Per (slot, source): impressions and clicks in [since, until), purchases they led to."""
-    rows: dict[tuple[str, str], SlotPerformance] = {}
+def slot_performance(since: datetime, until: datetime) -> list[Performance]:
+    """Per (slot, source): impressions and clicks in [since, until), what they led to."""
+    return performance_report(since, until).by_source
 
-    def row(key: tuple[str, str]) -> SlotPerformance:
-        if key not in rows:
-            rows[key] = SlotPerformance(*key)
-        return rows[key]
+
+def performance_report(
+    since: datetime, until: datetime, *, catalogue_size: int | None = None
+) -> Report:
+    """Every row of the performance page from the events of [since, until) (and, for what a
+    click led to, the attribution window after ``until``)."""
+    by_source: dict[tuple[str, str], Performance] = {}
+    by_slot: dict[str, Performance] = {}
+    by_item: dict[str, Performance] = {}
+
+    def rows(key: tuple[str, str], item_id: str) -> tuple[Performance, ...]:
+        if key not in by_source:
+            by_source[key] = Performance(slot=key[0], source=key[1])
+        if key[0] not in by_slot:
+            by_slot[key[0]] = Performance(slot=key[0])
+        if item_id not in by_item:
+            by_item[item_id] = Performance(item_id=item_id)
+        return by_source[key], by_slot[key[0]], by_item[item_id]
 
     in_window = Event.objects.filter(ts__gte=since, ts__lt=until)
-    for token in in_window.filter(kind=EventKind.IMPRESSION).values_list(
-        "context__token", flat=True
+    shown: set[str] = set()
+    for token, item_id in in_window.filter(kind=EventKind.IMPRESSION).values_list(
+        "context__token", "item_id"
     ):
         if (key := parse_token(token)) is not None:
-            row(key).impressions += 1
+            for row in rows(key, item_id):
+                row.impressions += 1
+                row.items_shown.add(item_id)
+            shown.add(item_id)
 
     clicks: dict[tuple[str, str], list[tuple[datetime, tuple[str, str]]]] = defaultdict(list)
     for token, visitor_id, user_id, item_id, ts in in_window.filter(
         kind=EventKind.CLICK
     ).values_list("context__token", "visitor_id", "user_id", "item_id", "ts"):
         if (key := parse_token(token)) is not None:
-            row(key).clicks += 1
+            for row in rows(key, item_id):
+                row.clicks += 1
             clicks[(f"v:{visitor_id}", item_id)].append((ts, key))
             if user_id is not None:
                 clicks[(f"u:{user_id}", item_id)].append((ts, key))
@@ -72,19 +133,31 @@ def slot_performance(since: datetime, until: datetime) -> list[SlotPerformance]:
         history.sort()
 
     window = timedelta(hours=app_settings.ATTRIBUTION_WINDOW_HOURS)
-    purchases = Event.objects.filter(
-        kind=EventKind.PURCHASE,
+    followed = Event.objects.filter(
+        kind__in=[EventKind.ADD_TO_CART, EventKind.PURCHASE],
         ts__gte=since,
         ts__lt=until + window,
         item_id__in={i for _, i in clicks},
-    ).values_list("visitor_id", "user_id", "item_id", "ts", "value", "context")
-    for visitor_id, user_id, item_id, ts, quantity, context in purchases:
+    ).values_list("kind", "visitor_id", "user_id", "item_id", "ts", "value", "context")
+    for kind, visitor_id, user_id, item_id, ts, quantity, context in followed:
         credited = _latest_click(clicks, [f"v:{visitor_id}", f"u:{user_id}"], item_id, ts, window)
-        if credited is not None:
-            performance = row(credited)
-            performance.purchases += 1
-            performance.revenue += _revenue(quantity, context)
-    return sorted(rows.values(), key=lambda p: (p.slot, p.source))
+        if credited is None:
+            continue
+        for row in rows(credited, item_id):
+            if kind == EventKind.ADD_TO_CART:
+                row.add_to_carts += 1
+            else:
+                row.purchases += 1
+                row.revenue += _revenue(quantity, context)
+    return Report(
+        since=since,
+        until=until,
+        by_source=sorted(by_source.values(), key=lambda p: (p.slot, p.source)),
+        by_slot=sorted(by_slot.values(), key=lambda p: p.slot),
+        by_item=sorted(by_item.values(), key=lambda p: (-p.revenue, -p.clicks, -p.impressions)),
+        items_shown=len(shown),
+        catalogue_size=catalogue_size,
+    )
 
 
 def _latest_click(

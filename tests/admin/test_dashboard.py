@@ -26,7 +26,11 @@ def test_the_dashboard_shows_activity_freshness_and_runs(
     Event.objects.bulk_create(
         [Event(visitor_id=f"live-{i}", item_id="1", kind=EventKind.VIEW) for i in range(5)]
         + [Event(visitor_id="live-0", item_id="1", kind=EventKind.ADD_TO_CART)]
-        + [Event(visitor_id="earlier", item_id="2", kind=EventKind.VIEW, ts=now - timedelta(hours=3))]
+        + [
+            Event(
+                visitor_id="earlier", item_id="2", kind=EventKind.VIEW, ts=now - timedelta(hours=3)
+            )
+        ]
     )
 
     response = admin_client.get(URL)

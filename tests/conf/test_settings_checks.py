@@ -191,3 +191,10 @@ def test_a_numbered_gpu_is_a_device(settings):
     assert with_values(settings, TRAINING_DEVICE="cuda:1") == []
     (error,) = with_values(settings, TRAINING_DEVICE="cuda:one")
     assert error.id == "recommendations.E032" and "cuda:<index>" in error.hint
+
+
+def test_the_currency_is_an_iso_code(settings):
+    assert with_values(settings, CURRENCY="EUR") == []
+    assert with_values(settings, CURRENCY=None) == []
+    (error,) = with_values(settings, CURRENCY="£")
+    assert error.id == "recommendations.E032" and "ISO 4217" in error.hint

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,6 +14,8 @@ from recommendations.merchandising.attribution import slot_performance
 from recommendations.models import Event, EventKind
 from recommendations.serving.pipeline import Audience, recommend
 from recommendations.types import Slot
+
+from .conftest import ids as catalogue_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -65,9 +69,72 @@ def test_tokens_name_the_slot_and_the_sources_of_the_list(catalogue):
     assert len(nonce) == 12
 
 
-def test_performance_page_shows_the_table_and_charts(admin_client):
-    Event.objects.bulk_create([event(EventKind.CLICK, "1", token=SIMILAR, minutes=60 * 29)])
+def _earnings(item: str = "1") -> list[Event]:
+    """Four similar impressions, a click on ``item``, then an add-to-cart and an order of two at
+    2.50."""
+    return (
+        [event(EventKind.IMPRESSION, shown, token=SIMILAR) for shown in (item, "a", "b", "c")]
+        + [event(EventKind.CLICK, item, token=SIMILAR, minutes=1)]
+        + [event(EventKind.ADD_TO_CART, item, minutes=5)]
+        + [event(EventKind.PURCHASE, item, minutes=30, price="2.50", quantity=2)]
+    )
+
+
+def test_performance_page_shows_rates_revenue_items_and_a_chart(admin_client, settings, catalogue):
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "CURRENCY": "GBP"}
+    item = catalogue_ids(catalogue["Toys"])[0]
+    Event.objects.bulk_create(_earnings(item))
     response = admin_client.get("/admin/recommendations/event/performance/")
     assert response.status_code == 200
-    assert b"Clicks per day" in response.content and b"<svg" in response.content
-    assert [(r.slot, r.clicks) for r in response.context["rows"]] == [("similar", 1)]
+    report = response.context["report"]
+    (similar,) = report.by_source
+    assert (similar.impressions, similar.clicks, similar.add_to_carts, similar.purchases) == (
+        4, 1, 1, 1,
+    )  # fmt: skip
+    assert report.items_shown == 4 and report.catalogue_size == 18
+    content = response.content.decode()
+    # Rates as percentages, revenue in the store's currency, items by name.
+    assert "25.0%" in content and "100.0%" in content and "5.00 GBP" in content
+    assert f"Toys thing 0 ({item})" in content
+    assert 'data-chart="chart-daily"' in content and "chart.umd.min.js" in content
+
+
+def test_performance_ranges_presets_custom_and_refused(admin_client):
+    Event.objects.bulk_create(_earnings())
+    url = "/admin/recommendations/event/performance/"
+    week = admin_client.get(url, {"preset": "7"})
+    assert len(week.context["daily_chart"]["labels"]) == 7
+    today = timezone.localdate()
+    old = admin_client.get(url, {"preset": "custom", "since": "2020-01-01", "until": "2020-01-31"})
+    assert old.status_code == 200 and old.context["report"].by_source == []
+    backwards = admin_client.get(
+        url, {"preset": "custom", "since": str(today), "until": "2020-01-01"}
+    )
+    assert backwards.status_code == 200 and "report" not in backwards.context
+    assert "starts" in backwards.content.decode() and "after it ends" in backwards.content.decode()
+    garbage = admin_client.get(url, {"preset": "custom", "since": "yesterday", "until": "x"})
+    assert garbage.status_code == 200 and "Enter a valid date" in garbage.content.decode()
+
+
+def test_performance_exports_csv(admin_client, settings):
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "CURRENCY": "EUR"}
+    Event.objects.bulk_create(_earnings())
+    response = admin_client.get(
+        "/admin/recommendations/event/performance/", {"preset": "30", "format": "csv"}
+    )
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    by_level = {(r["level"], r["slot"], r["source"], r["item_id"]): r for r in rows}
+    source = by_level[("source", "similar", "similar", "")]
+    assert source["ctr_percent"] == "25.00" and source["revenue"] == "5.00"
+    assert source["currency"] == "EUR" and source["add_to_carts"] == "1"
+    assert by_level[("item", "", "", "1")]["orders"] == "1"
+
+
+def test_performance_is_refused_to_shoppers(django_user_model):
+    from django.test import Client
+
+    shopper = django_user_model.objects.create_user("shopper", password="pw-123456789")
+    client = Client()
+    client.force_login(shopper)
+    assert client.get("/admin/recommendations/event/performance/").status_code == 302
