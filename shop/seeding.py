@@ -54,6 +54,10 @@ HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 6, 6, 5, 5, 5, 6, 8, 10, 11,
 # How likely a shopper who carts one product of a set completes it, and adds each missing piece.
 SET_COMPLETION = 0.7
 SET_PIECE = 0.8
+# Product pages show a list of this many recommendations; a shopper who goes on to a product that
+# the list showed came from it this often (a click), otherwise by browsing.
+LIST_LENGTH = 4
+LIST_CLICK_THROUGH = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,11 +340,25 @@ class _Recorder:
         self.prefix = f"seed:{seed}:{shopper.code}"
         self.shopper = shopper
         self.count = 0
+        self.shown = 0
 
     def __call__(
         self, kind: int, item: ShelfItem, ts: datetime, value: float | None = None
     ) -> EventRecord:
         self.count += 1
+        return self._record(kind, item, ts, value, f"{self.prefix}:{self.count}")
+
+    def on_list(self, kind: int, item: ShelfItem, ts: datetime, token: str) -> EventRecord:
+        """An impression or click on a recommendation list; numbered apart from the shopper's
+        other events, so adding lists to a store seeded before keeps its events' ids."""
+        self.shown += 1
+        record = self._record(kind, item, ts, None, f"{self.prefix}:list:{self.shown}")
+        record.context = {"token": token}
+        return record
+
+    def _record(
+        self, kind: int, item: ShelfItem, ts: datetime, value: float | None, key: str
+    ) -> EventRecord:
         return EventRecord(
             kind=kind,
             item_id=str(item.pk),
@@ -348,7 +366,7 @@ class _Recorder:
             user_id=self.shopper.user_id,
             value=value,
             ts=ts,
-            event_id=str(uuid.uuid5(SEED_NAMESPACE, f"{self.prefix}:{self.count}")),
+            event_id=str(uuid.uuid5(SEED_NAMESPACE, f"{key}")),
         )
 
 
@@ -403,6 +421,8 @@ def simulate_shopper(
     )
     taste_weights = [0.5, 0.3, 0.2][: len(shopper.categories)]
     record = _Recorder(seed, shopper)
+    # Lists shown draw from their own stream: the shopper's behaviour is the same with them.
+    lists_rng = random.Random(f"{seed}:lists:{shopper.code}")
     for session_no, session_start in enumerate(starts):
         if rng.random() < 0.85:
             category = rng.choices(shopper.categories, taste_weights)[0]
@@ -412,14 +432,18 @@ def simulate_shopper(
         cart: dict[int, int] = {}
         last: ShelfItem | None = None
         for _ in range(1 + _poisson(rng, 4.0)):
+            partner = False
             if last and last.partners and rng.random() < 0.25:
                 item = chooser.by_pk.get(rng.choice(last.partners)) or last
+                partner = item is not last
             else:
                 if rng.random() < 0.15:
                     category = rng.choice(shopper.categories)
                 item = chooser.pick(category) or last
             if item is None:
                 continue
+            if last is not None and item is not last:
+                ts = _list_on_page(lists_rng, record, chooser, last, item, partner, events, ts)
             events.append(record(EventKind.VIEW, item, ts))
             ts += timedelta(seconds=rng.uniform(15, 240))
             if item.sellable and rng.random() < 0.2:
@@ -449,6 +473,38 @@ def simulate_shopper(
                 purchase.context = {"price": str(price)}
                 order.events.append(purchase)
             orders.append(order)
+
+
+def _list_on_page(
+    rng: random.Random,
+    record: _Recorder,
+    chooser: _Chooser,
+    page: ShelfItem,
+    going_to: ShelfItem,
+    partner: bool,
+    events: list[EventRecord],
+    ts: datetime,
+) -> datetime:
+    """The list on ``page``'s product page as the shopper saw it (impressions with the list's
+    attribution token) and, often, the click that took them to ``going_to``: the next product is
+    a partner (bought together) or one of the same category (similar). Returns the new time."""
+    slot = "bought-together" if partner else "similar"
+    token = f"{slot}.{slot}.{rng.getrandbits(48):012x}"
+    clicked = rng.random() < LIST_CLICK_THROUGH
+    shown: list[ShelfItem] = [going_to] if clicked else []
+    for _ in range(LIST_LENGTH * 3):
+        if len(shown) >= LIST_LENGTH:
+            break
+        other = chooser.pick(page.category)
+        if other is not None and other is not page and other not in shown:
+            shown.append(other)
+    rng.shuffle(shown)
+    for item in shown:
+        events.append(record.on_list(EventKind.IMPRESSION, item, ts, token))
+    if clicked:
+        ts += timedelta(seconds=rng.uniform(2, 20))
+        events.append(record.on_list(EventKind.CLICK, going_to, ts, token))
+    return ts + timedelta(seconds=1)
 
 
 def _complete_set(

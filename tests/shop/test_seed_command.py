@@ -74,3 +74,20 @@ def test_if_empty_leaves_a_stocked_store_alone():
 def test_bad_numbers_are_refused(option, value):
     with pytest.raises(CommandError, match=f"--{option}"):
         call_command("shop_seed_demo", **{**SMALL, option: value})
+
+
+def test_seeded_lists_earn_clicks_and_orders_on_the_performance_page(admin_client):
+    """The demo shows data on a fresh store: lists on product pages were seen (impressions),
+    clicked on the way to the next product, and some of those products were then bought."""
+    call_command("shop_seed_demo", **SMALL)
+    response = admin_client.get("/admin/recommendations/event/performance/", {"preset": "30"})
+    report = response.context["report"]
+    slots = {row.slot: row for row in report.by_slot}
+    assert set(slots) == {"similar", "bought-together"}
+    similar = slots["similar"]
+    assert similar.impressions > similar.clicks > similar.purchases > 0
+    assert 0.05 < similar.ctr < 0.5
+    # Every credited order is a real purchase of the clicked item after the click.
+    total_orders = sum(row.purchases for row in report.by_slot)
+    assert total_orders <= Event.objects.filter(kind=EventKind.PURCHASE).count()
+    assert sum(row.revenue for row in report.by_slot) > 0
