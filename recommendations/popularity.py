@@ -7,13 +7,13 @@ gives an empty ranking, never an error: the storefront then shows what else it h
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
+import threading
 import time
 from datetime import timedelta
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Case, Count, FloatField, Max, Sum, Value, When
 from django.db.models.functions import TruncHour
 
@@ -33,41 +33,82 @@ def computed_popularity(
     """Weighted event counts per item from the database, cached for ``POPULARITY_CACHE_SECONDS``.
 
     With ``decay`` each event counts ``2^(-age / TRENDING_HALF_LIFE)`` (age to the hour, measured
-    from the newest event, so an imported history months old still has a trend).
+    from the newest event, so an imported history months old still has a trend). A category's
+    ranking is the store's, filtered: one query serves every category.
     """
-    digest = hashlib.blake2s((category or "").encode(), digest_size=8).hexdigest()
-    cache_key = f"recommendations:popularity:{int(decay)}:{digest}"
-    now = time.monotonic()
+    if category is not None:
+        ranked = computed_popularity(decay=decay, size=_CATEGORY_POOL, use_cache=use_cache)
+        infos = get_catalog().describe([item_id for item_id, _ in ranked])
+        return [(i, s) for i, s in ranked if i in infos and infos[i].category == category][:size]
+    cache_key = f"recommendations:popularity:{int(decay)}:{size}"
     shared = redis_client.shared_cache()
-    if use_cache:
-        if shared is None:  # the shared cache's Redis is down: this process keeps its own
-            local = _local.get(cache_key)
-            if local is not None and local[0] > now:
-                return local[1]
-        else:
-            cached = shared.get(cache_key)
-            if cached is not None:
-                return cached
+    if not use_cache:
+        return _query(decay, size) or []
+    if shared is not None:
+        cached = shared.get(cache_key)
+        if cached is not None:
+            return cached
+        fresh = _query(decay, size)
+        if fresh is None:
+            return []
+        shared.set(cache_key, fresh, app_settings.POPULARITY_CACHE_SECONDS)
+        return fresh
+    return _local_popularity(cache_key, decay, size)
+
+
+#: The store-wide ranking a category's is filtered from.
+_CATEGORY_POOL = 2000
+
+
+def _query(decay: bool, size: int) -> RankedList | None:
+    """The ranking from the database, or ``None`` when it cannot be read."""
     try:
         # A savepoint, so that a failed query leaves the request's transaction usable.
         with transaction.atomic():
-            ranked = _popularity_query(decay=decay, size=size if category is None else size * 4)
+            return _popularity_query(decay=decay, size=size)
     except DatabaseError as exc:
         logger.warning("Popularity unavailable (%s); serving without it", exc)
-        return []
-    if category is not None:
-        infos = get_catalog().describe([item_id for item_id, _ in ranked])
-        ranked = [(i, s) for i, s in ranked if i in infos and infos[i].category == category][:size]
-    if shared is None:
-        _local[cache_key] = (now + app_settings.POPULARITY_CACHE_SECONDS, ranked)
-    else:
-        shared.set(cache_key, ranked, app_settings.POPULARITY_CACHE_SECONDS)
-    return ranked
+        return None
+
+
+def _local_popularity(cache_key: str, decay: bool, size: int) -> RankedList:
+    """While the shared cache's Redis is down, the process keeps its own copy: computed once,
+    then served while a background thread refreshes it after ``POPULARITY_CACHE_SECONDS``, so
+    that no request waits for the query again (it takes seconds on a large event table)."""
+    now = time.monotonic()
+    local = _local.get(cache_key)
+    if local is None:
+        with _refresh_lock:  # one computation per process, however many threads ask
+            local = _local.get(cache_key)
+            if local is None:
+                ranked = _query(decay, size)
+                if ranked is None:
+                    return []
+                local = _local[cache_key] = (now + app_settings.POPULARITY_CACHE_SECONDS, ranked)
+        return local[1]
+    if local[0] <= now and cache_key not in _refreshing:
+        _refreshing.add(cache_key)
+        threading.Thread(
+            target=_refresh, args=(cache_key, decay, size), name="popularity-refresh", daemon=True
+        ).start()
+    return local[1]
+
+
+def _refresh(cache_key: str, decay: bool, size: int) -> None:
+    try:
+        ranked = _query(decay, size)
+        if ranked is not None:
+            _local[cache_key] = (time.monotonic() + app_settings.POPULARITY_CACHE_SECONDS, ranked)
+    finally:
+        _refreshing.discard(cache_key)
+        connection.close()  # the thread's own connection
 
 
 #: While the shared cache is out of reach, a process keeps what it computed, so that a page with
 #: several slots does not ask the database once per slot.
 _local: dict[str, tuple[float, RankedList]] = {}
+_refreshing: set[str] = set()
+_refresh_lock = threading.Lock()
 caches_registry.register("popularity", _local.clear)
 
 

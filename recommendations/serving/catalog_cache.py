@@ -4,18 +4,24 @@ Describing candidates is the one database query a recommendation request would o
 In services mode the web process keeps the ItemInfo it has seen and reads one Redis counter per
 request; any product change bumps the counter (see :func:`recommendations.catalog.items_changed`),
 which drops every process's copy. So filters stay exact while most requests never reach the
-database. In embedded mode, or while Redis is away, every lookup goes to the adapter.
+database. In embedded mode every lookup goes to the adapter. While Redis is away the counter
+cannot be read: each description is then reused for :data:`UNVERSIONED_SECONDS`, so a page does
+not ask the database once per slot, and a product change shows after at most that long.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 
 from recommendations import caches
 from recommendations.catalog import ItemInfo, current_version, get_catalog
+from recommendations.conf import app_settings
 
 _MAX_ENTRIES = 200_000
+#: How long a description is reused while the shared counter cannot be read.
+UNVERSIONED_SECONDS = 5.0
 
 
 class CatalogCache:
@@ -23,12 +29,15 @@ class CatalogCache:
         self._lock = threading.Lock()
         self._version: bytes | None = None
         self._items: dict[str, ItemInfo | None] = {}
+        self._unversioned: dict[str, tuple[float, ItemInfo | None]] = {}
 
     def describe(self, item_ids: Iterable[str]) -> dict[str, ItemInfo]:
         wanted = set(item_ids)
         version = current_version()
         if version is None:
-            return get_catalog().describe(wanted)
+            if not app_settings.services_mode:
+                return get_catalog().describe(wanted)
+            return self._describe_unversioned(wanted)
         with self._lock:
             if version != self._version or len(self._items) > _MAX_ENTRIES:
                 self._items = {}
@@ -44,6 +53,26 @@ class CatalogCache:
             known.update(found)
         return {i: info for i, info in known.items() if info is not None}
 
+    def _describe_unversioned(self, wanted: set[str]) -> dict[str, ItemInfo]:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._unversioned) > _MAX_ENTRIES:
+                self._unversioned = {}
+            fresh = {
+                i: entry[1]
+                for i in wanted
+                if (entry := self._unversioned.get(i)) is not None and entry[0] > now
+            }
+        missing = wanted - fresh.keys()
+        if missing:
+            found = get_catalog().describe(missing)
+            expiry = now + UNVERSIONED_SECONDS
+            with self._lock:
+                for item_id in missing:
+                    self._unversioned[item_id] = (expiry, found.get(item_id))
+            fresh.update(found)
+        return {i: info for i, info in fresh.items() if info is not None}
+
     def known(self, item_ids: Iterable[str]) -> dict[str, ItemInfo]:
         """What the process already knows of ``item_ids``, however old: the answer while the
         catalogue cannot be read. Products changed since then may be described as they were."""
@@ -54,6 +83,7 @@ class CatalogCache:
     def clear(self) -> None:
         with self._lock:
             self._items = {}
+            self._unversioned = {}
             self._version = None
 
 

@@ -112,7 +112,13 @@ def render_slot(
         )
         shown = [r.item.item_id for r in result.items]
     mark_on_page(request, shown)
-    if cache_key is not None and cache is not None:
+    # Asked again: the list may just have found Redis away, and a degraded list is not kept.
+    if (
+        cache_key is not None
+        and cache is not None
+        and redis_client.available()
+        and not result.degraded
+    ):
         cache.set(cache_key, (html, shown), app_settings.TEMPLATE_CACHE_SECONDS)
     return _with_csrf(html, request)
 
