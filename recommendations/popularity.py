@@ -11,10 +11,10 @@ import logging
 import math
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Case, Count, FloatField, Max, Sum, Value, When
+from django.db.models import Case, Count, FloatField, Max, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncHour
 
 from recommendations import caches as caches_registry
@@ -121,7 +121,8 @@ def _popularity_query(*, decay: bool, size: int) -> RankedList:
     newest = events.aggregate(newest=Max("ts"))["newest"]
     if newest is None:
         return []
-    window = events.filter(ts__gte=newest - timedelta(days=app_settings.POPULARITY_WINDOW_DAYS))
+    window_days = app_settings.POPULARITY_WINDOW_DAYS
+    window = events.filter(ts__gte=newest - timedelta(days=window_days))
     weight = Case(
         *[When(kind=kind, then=Value(w)) for kind, w in weights.items()],
         default=Value(0.0),
@@ -130,6 +131,15 @@ def _popularity_query(*, decay: bool, size: int) -> RankedList:
     if not decay:
         rows = window.values("item_id").annotate(score=Sum(weight)).order_by("-score")[:size]
         return [(row["item_id"], float(row["score"])) for row in rows]
+    if connection.vendor == "postgresql":
+        return _decayed_in_postgresql(weights, newest, window_days, size)
+    return _decayed_in_python(window, weights, newest, size)
+
+
+def _decayed_in_python(
+    window: QuerySet[Event], weights: dict[int, float], newest: datetime, size: int
+) -> RankedList:
+    """Events counted per (item, kind, hour), each hour's count decayed by its age."""
     hourly = (
         window.annotate(hour=TruncHour("ts"))
         .values("item_id", "kind", "hour")
@@ -144,3 +154,31 @@ def _popularity_query(*, decay: bool, size: int) -> RankedList:
             2.0, -age / half_life
         )
     return sorted(scores.items(), key=lambda pair: -pair[1])[:size]
+
+
+def _decayed_in_postgresql(
+    weights: dict[int, float], newest: datetime, window_days: float, size: int
+) -> RankedList:
+    """The decayed ranking summed by PostgreSQL itself: the same formula as the hourly loop
+    (age to the middle of the hour), without sending every (item, kind, hour) row to Python,
+    which takes seconds on a large event table."""
+    cases = " ".join("WHEN %s THEN %s" for _ in weights)
+    sql = f"""
+        SELECT item_id, SUM(
+            (CASE kind {cases} ELSE 0 END)
+            * power(2.0, -LEAST(GREATEST(
+                EXTRACT(EPOCH FROM (%s - date_trunc('hour', ts))) - 1800.0, 0.0
+            ) / %s, 1000.0))
+        ) AS score
+        FROM {Event._meta.db_table}
+        WHERE kind IN ({", ".join("%s" for _ in weights)}) AND item_id <> '' AND ts >= %s
+        GROUP BY item_id
+        ORDER BY score DESC, item_id
+        LIMIT %s
+    """
+    params: list[float | int | datetime] = [value for pair in weights.items() for value in pair]
+    params += [newest, float(app_settings.TRENDING_HALF_LIFE), *weights]
+    params += [newest - timedelta(days=window_days), size]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(str(item_id), float(score)) for item_id, score in cursor.fetchall()]

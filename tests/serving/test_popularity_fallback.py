@@ -64,3 +64,33 @@ def test_an_expired_copy_is_served_while_it_is_refreshed(catalogue, redis_away, 
     assert wait_for(
         lambda: [i for i, _ in popularity.computed_popularity()][:1] == [second], timeout=10
     )
+
+
+def test_postgresql_sums_the_decay_like_the_hourly_loop(catalogue):
+    from datetime import timedelta
+
+    from django.db.models import Max
+    from django.utils import timezone
+
+    now = timezone.now()
+    items = ids(catalogue["Garden"]) + ids(catalogue["Toys"])
+    Event.objects.bulk_create(
+        [
+            Event(visitor_id=f"v{n}", item_id=items[n % len(items)], kind=kind, ts=now - age)
+            for n in range(400)
+            for kind, age in [
+                (EventKind.VIEW, timedelta(hours=n % 97, minutes=n % 60)),
+                (EventKind.PURCHASE, timedelta(days=n % 40)),  # some outside the window
+            ]
+            if n % 3 or kind == EventKind.VIEW
+        ]
+    )
+    weights = {int(EventKind.VIEW): 1.0, int(EventKind.PURCHASE): 5.0}
+    events = Event.objects.filter(kind__in=list(weights))
+    newest = events.aggregate(newest=Max("ts"))["newest"]
+    window = events.filter(ts__gte=newest - timedelta(days=30))
+    in_sql = popularity._decayed_in_postgresql(weights, newest, 30, 100)
+    in_python = popularity._decayed_in_python(window, weights, newest, 100)
+    assert [i for i, _ in in_sql] == [i for i, _ in in_python]
+    for (_, a), (_, b) in zip(in_sql, in_python, strict=True):
+        assert a == pytest.approx(b, rel=1e-9)
