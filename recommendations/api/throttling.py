@@ -6,6 +6,7 @@ import ipaddress
 import math
 from typing import Any
 
+import redis
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 from rest_framework.request import Request
@@ -13,6 +14,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 from recommendations import redis_client
+from recommendations.conf import app_settings
 
 #: Cache keys are ``recommendations:throttle:<scope>:<keyed hash of the client>:<window>``.
 KEY_PREFIX = "recommendations:throttle"
@@ -116,16 +118,21 @@ class OptionalScopedRateThrottle(ScopedRateThrottle):
         return count <= self.num_requests
 
     def _increment(self, key: str, duration: int) -> int | None:
-        """The window's count after this request (``INCR`` in Redis), or None on a cache error.
+        """The window's count after this request, or None when no counter can be reached.
 
-        ``add`` creates the counter with its expiry only if it is missing, so that of two
-        concurrent first requests neither resets the other's count; it outlives the window by a
-        second so that ``incr`` never meets a counter that expired between the two calls.
+        In services mode the counter is the app's own Redis (``SET NX EX`` and ``INCR`` in one
+        round trip), behind the breaker: a failure opens it, so a hung Redis costs one timeout
+        per ``REDIS_RETRY_AFTER``, not one per request (Django's cache may be configured to
+        swallow errors, and then never says it failed). Otherwise Django's cache.
         """
+        if app_settings.services_mode:
+            return self._increment_in_redis(key, duration)
         cache = redis_client.shared_cache()
-        if cache is None:  # its Redis failed a moment ago: not worth a timeout per request
+        if cache is None:
             return None
         try:
+            # ``add`` creates the counter with its expiry only if it is missing, so that of two
+            # concurrent first requests neither resets the other's count.
             cache.add(key, 0, timeout=duration + 1)
             return int(cache.incr(key))
         except ValueError:  # the counter expired between add and incr
@@ -136,6 +143,20 @@ class OptionalScopedRateThrottle(ScopedRateThrottle):
             return 1
         except Exception:
             return None
+
+    @staticmethod
+    def _increment_in_redis(key: str, duration: int) -> int | None:
+        if not redis_client.available():
+            return None
+        try:
+            pipe = redis_client.get_redis().pipeline(transaction=False)
+            pipe.set(key, 0, ex=duration + 1, nx=True)  # a new window's counter, with its expiry
+            pipe.incr(key)
+            _, count = pipe.execute()
+        except redis.RedisError:
+            redis_client.mark_down()
+            return None
+        return int(count)
 
     def wait(self) -> float | None:
         if self._retry_after is None:

@@ -105,3 +105,36 @@ def test_the_counter_is_atomic_under_concurrency(limit_of):
         thread.join()
     assert len(allowed) == 400
     assert allowed.count(True) == 100
+
+
+@pytest.mark.services
+def test_a_hung_redis_costs_the_throttle_one_timeout_not_one_per_request(limit_of, settings):
+    """Django's cache may swallow Redis errors (``DJANGO_REDIS_IGNORE_EXCEPTIONS``), so a
+    counter kept there never says it failed; the app's own counter opens the breaker."""
+    import signal
+
+    from recommendations import redis_client
+    from tests.processes import free_port, start_redis_server, stop
+
+    port = free_port()
+    server = start_redis_server(port)
+    try:
+        settings.RECOMMENDATIONS = {
+            **settings.RECOMMENDATIONS,
+            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+            "REDIS_TIMEOUT": 0.1,
+        }
+        limit_of("5/min")
+        client = Client()
+        assert client.get(URL).status_code == 200
+        assert redis_client.available()
+        server.send_signal(signal.SIGSTOP)
+        throttle = OptionalScopedRateThrottle()
+        assert throttle._increment("recommendations:throttle:test:hung:1", 60) is None
+        assert not redis_client.available()  # the breaker is open: the next requests skip Redis
+        for _ in range(10):
+            assert client.get(URL).status_code == 200  # counted nowhere, served
+    finally:
+        server.send_signal(signal.SIGCONT)
+        stop(server)
+        redis_client.reset()
