@@ -19,6 +19,7 @@ from .signals import (
     order_placed,
     training_state_saved,
 )
+from .suppression import suppressed_user_keys
 from .tasks import precompute_lists, refresh_content_neighbours
 from .tracking.api import build_record, track
 from .tracking.identity import cross_site_reason, identity_for
@@ -95,6 +96,8 @@ def stitch_visitor(sender: Any, request: HttpRequest | None, user: Any, **kwargs
     visitor_id = identity.visitor_id
 
     def link() -> None:
+        if suppressed_user_keys([str(user.pk), f"v:{visitor_id}"]):
+            return  # an erased person signing in again is not tracked, nor linked
         VisitorLink.objects.update_or_create(visitor_id=visitor_id, defaults={"user": user})
         Event.objects.filter(visitor_id=visitor_id, user__isnull=True).update(user=user)
 

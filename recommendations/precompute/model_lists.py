@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from recommendations.conf import app_settings
 from recommendations.stores import RankedList, get_store
+from recommendations.suppression import suppressed_user_keys
 from recommendations.types import Relation, Scenario, Slot
 
 from .also_viewed import refresh_also_viewed
@@ -88,6 +89,11 @@ def write_user_lists(
     )
     has_history = np.diff(history.indptr) > 0
     real_users = ~np.char.startswith(state.user_keys.astype(np.str_), "v:")
+    # A state saved by a run that overlapped an erase may still hold an erased user: never
+    # write their list back (recommendations.privacy rewrites the state itself).
+    erased = suppressed_user_keys(state.user_keys[real_users].tolist())
+    if erased:
+        real_users &= ~np.isin(state.user_keys, list(erased))
     users = np.flatnonzero(has_history & real_users)
     score = _user_scorer(artifact, state.user_keys)
     written = 0

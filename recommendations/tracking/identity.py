@@ -172,11 +172,24 @@ def identity_for(request: HttpRequest) -> Identity:
 
 def tracking_allowed(request: HttpRequest) -> bool:
     """The adapter's ``tracking_allowed``; an adapter that raises means no tracking (the privacy-
-    safe answer) rather than a failed page."""
+    safe answer) rather than a failed page. Never for an erased user or visitor cookie
+    (:mod:`recommendations.suppression`; the user is looked at only once someone was erased)."""
+    from recommendations import suppression
     from recommendations.catalog import get_catalog
 
     try:
-        return bool(get_catalog().tracking_allowed(request))
+        if not get_catalog().tracking_allowed(request):
+            return False
     except Exception:
         logger.exception("The catalogue adapter's tracking_allowed() failed; not tracking")
+        return False
+    try:
+        if not suppression.anyone_suppressed():
+            return True
+        if suppression.is_suppressed(visitor_id=_read_cookie(request)):
+            return False
+        user_id = user_id_of(request)  # None while the session is unreadable
+        return not (user_id is not None and suppression.is_suppressed(user_id=user_id))
+    except Exception:
+        logger.exception("The suppression list could not be checked; not tracking")
         return False

@@ -73,6 +73,38 @@ def update(client: redis.Redis, records: Iterable[EventRecord]) -> None:
     pipe.execute()
 
 
+def forget(client: redis.Redis, events: Iterable[tuple[str, int, float]]) -> int:
+    """Take ``(item_id, kind, unix time)`` events back out of the trending counters (an erase):
+    each comes off with the boost :func:`update` gave it, so the counters are what they would be
+    without them. Counters left at (about) zero are removed. Returns the items touched."""
+    weights = {
+        int(EventKind.from_name(name)): w for name, w in app_settings.TRENDING_WEIGHTS.items()
+    }
+    stored = client.get(_epoch_key())
+    if stored is None:
+        return 0
+    epoch, half_life = float(cast(bytes, stored)), float(app_settings.TRENDING_HALF_LIFE)
+    taken: dict[str, float] = {}
+    for item_id, kind, when in events:
+        weight = weights.get(kind)
+        if weight and item_id:
+            taken[item_id] = taken.get(item_id, 0.0) + weight * 2.0 ** ((when - epoch) / half_life)
+    if not taken:
+        return 0
+    pipe = client.pipeline(transaction=False)
+    for item_id, score in taken.items():
+        pipe.zincrby(trending_key(), -score, item_id)
+    left = pipe.execute()
+    gone = [
+        item_id
+        for (item_id, score), remaining in zip(taken.items(), left, strict=True)
+        if float(remaining) <= 1e-9 * score
+    ]
+    if gone:
+        client.zrem(trending_key(), *gone)
+    return len(taken)
+
+
 def _current_epoch(client: redis.Redis, half_life: float) -> float:
     now = time.time()
     stored = client.get(_epoch_key())

@@ -8,14 +8,18 @@ Other databases (the embedded SQLite mode) use the ORM.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterable
 
 from django.db import connections, router, transaction
 
+from recommendations import suppression
 from recommendations.models import Event, VisitorLink
 
 from .records import EventRecord
+
+logger = logging.getLogger("recommendations.ingest")
 
 _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS recommendations_event_stage (
@@ -44,11 +48,16 @@ def insert_events(records: Iterable[EventRecord], *, using: str | None = None) -
     """Store ``records``, skipping any whose ``event_id`` is already stored.
 
     Returns the records that were new. Anonymous records of a visitor who has logged in are
-    attributed to that user (see :class:`~recommendations.models.VisitorLink`).
+    attributed to that user (see :class:`~recommendations.models.VisitorLink`). Records of an
+    erased user or visitor are dropped, whoever sends them (a replayed stream message, a process
+    that has not yet heard of the erase): see :mod:`recommendations.suppression`.
     """
     unique: dict[str, EventRecord] = {}
     for record in records:
         unique.setdefault(str(uuid.UUID(record.event_id)), record)
+    if not unique:
+        return []
+    unique = _without_suppressed(unique)
     if not unique:
         return []
     alias = using or router.db_for_write(Event)
@@ -57,6 +66,22 @@ def insert_events(records: Iterable[EventRecord], *, using: str | None = None) -
     else:
         new_ids = _insert_orm(unique, alias)
     return [unique[event_id] for event_id in new_ids]
+
+
+def _without_suppressed(unique: dict[str, EventRecord]) -> dict[str, EventRecord]:
+    suppressed = suppression.suppressed_records(
+        (r.user_id for r in unique.values()), (r.visitor_id for r in unique.values())
+    )
+    if not suppressed:
+        return unique
+    kept = {
+        event_id: r
+        for event_id, r in unique.items()
+        if suppression.visitor_digest(r.visitor_id) not in suppressed
+        and (r.user_id is None or suppression.user_digest(r.user_id) not in suppressed)
+    }
+    logger.info("Dropped %d event(s) of erased people", len(unique) - len(kept))
+    return kept
 
 
 def _insert_postgresql(records: list[EventRecord], alias: str) -> list[str]:
