@@ -15,6 +15,8 @@ change          called by                                       other processes 
                                                                 five-second expiry
 ``models``      a version promoted or rolled back (after        ``ACTIVE_MODEL_REFRESH_SECONDS``
                 commit)
+``experiments`` an experiment or variant saved or deleted        ``experiments.live``'s
+                                                                five-second expiry
 ``settings``    Django's ``setting_changed`` (tests, reloads)    -- (settings are per process)
 ==============  ==============================================  ==================================
 
@@ -36,6 +38,7 @@ class Change(StrEnum):
     CATALOGUE = "catalogue"
     RULES = "rules"
     MODELS = "models"
+    EXPERIMENTS = "experiments"
 
 
 _lock = threading.Lock()

@@ -21,6 +21,9 @@ class EventKind(models.IntegerChoices):
     IMPRESSION = 7, "impression"
     CLICK = 8, "click"
     SEARCH = 9, "search"
+    #: A visitor was served a slot under an experiment's variant (server-side, never from the
+    #: beacon; weighs nothing in training, see ``recommendations.experiments``).
+    EXPOSURE = 10, "exposure"
 
     @classmethod
     def from_name(cls, name: str) -> EventKind:

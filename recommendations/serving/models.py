@@ -12,13 +12,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.db import DatabaseError
 
 from recommendations import caches
 from recommendations.conf import app_settings
-from recommendations.engine.artifacts import Scorer, load_scorer
+from recommendations.engine.artifacts import Artifact, Scorer, load_scorer
+
+if TYPE_CHECKING:
+    from recommendations.models import ModelVersion
 
 logger = logging.getLogger("recommendations.serving")
 
@@ -51,6 +55,7 @@ class ActiveModels:
         self._checked: dict[str, float] = {}
         self._models: dict[str, LoadedModel | None] = {}
         self._failed: set[str] = set()
+        self._versions: dict[int, LoadedModel | None] = {}
 
     def get(self, scenario: str) -> LoadedModel | None:
         now = time.monotonic()
@@ -76,15 +81,29 @@ class ActiveModels:
             logger.warning("Active %s model unavailable (%s); serving without it", scenario, exc)
             self._failed.add(scenario)
             return current
-        if artifact.item_keys is None:
+        return _loaded(version, artifact)
+
+    def for_version(self, pk: int) -> LoadedModel | None:
+        """A specific version's model (an experiment's variant), loaded once per process;
+        ``None`` when it cannot be read, so the variant is served without a model."""
+        with self._lock:
+            if pk in self._versions:
+                return self._versions[pk]
+        from recommendations.models import ModelVersion
+        from recommendations.registry import load_version_artifact
+
+        try:
+            version = ModelVersion.objects.get(pk=pk)
+            model = _loaded(version, load_version_artifact(version))
+        except DatabaseError as exc:  # asked again on the next request
+            logger.warning("Model version %s unavailable (%s); serving without it", pk, exc)
             return None
-        keys = np.asarray(artifact.item_keys).astype(str)
-        return LoadedModel(
-            label=version.version or str(version.pk),
-            scorer=load_scorer(artifact),
-            keys=keys,
-            index={key: i for i, key in enumerate(keys)},
-        )
+        except (OSError, ValueError, ModelVersion.DoesNotExist) as exc:
+            logger.warning("Model version %s unreadable (%s); serving without it", pk, exc)
+            model = None
+        with self._lock:
+            self._versions[pk] = model
+        return model
 
     def unavailable(self, scenario: str) -> bool:
         """Whether the last look for ``scenario``'s active model failed (the list it served is
@@ -96,6 +115,19 @@ class ActiveModels:
             self._checked.clear()
             self._models.clear()
             self._failed.clear()
+            self._versions.clear()
+
+
+def _loaded(version: ModelVersion, artifact: Artifact) -> LoadedModel | None:
+    if artifact.item_keys is None:
+        return None
+    keys = np.asarray(artifact.item_keys).astype(str)
+    return LoadedModel(
+        label=version.version or str(version.pk),
+        scorer=load_scorer(artifact),
+        keys=keys,
+        index={key: i for i, key in enumerate(keys)},
+    )
 
 
 active_models = ActiveModels()
