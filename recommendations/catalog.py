@@ -425,6 +425,53 @@ class ModelCatalog:
         """Item ids in the request's cart; override so cart slots and filters know the cart."""
         return ()
 
+    # --- What admin offers a merchandiser (rule targets are picked, not typed) ---------------------
+
+    def categories(self) -> list[str]:
+        """Category names, sorted: the names a rule's category may take (rules match them
+        without regard to case). Default: the distinct values of the mapped category."""
+        return self._distinct("category")
+
+    def brands(self) -> list[str]:
+        """Brand names, sorted, as :meth:`categories` for a rule's brand."""
+        return self._distinct("brand")
+
+    def search(self, term: str, limit: int = 20) -> list[ItemInfo]:
+        """Products for admin's product picker: :meth:`search_condition` matches, in the
+        queryset's order (else by key), at most ``limit``."""
+        term = term.strip()
+        products = self.get_queryset()
+        if term:
+            condition = self.search_condition(term)
+            if not condition:
+                return []
+            products = products.filter(condition)
+        if not products.ordered:
+            products = products.order_by(self.key_field)
+        keys = [str(key) for key in products.values_list(self.key_field, flat=True)[:limit]]
+        infos = self.describe(keys)
+        return [infos[key] for key in keys if key in infos]
+
+    def search_condition(self, term: str) -> Q:
+        """Products a picker's ``term`` finds: the key itself, or a title containing it.
+        Override to search more (the demo store adds its SKU)."""
+        condition = Q(**{self.key_field: term}) if self._is_valid_key(term) else Q()
+        if title := self.product_fields.lookups.get("title"):
+            condition |= Q(**{f"{title}__icontains": term})
+        return condition
+
+    def _distinct(self, attr: str) -> list[str]:
+        fields = self.product_fields
+        if lookup := fields.lookups.get(attr):
+            values: Iterable[Any] = (
+                self.get_queryset().order_by().values_list(lookup, flat=True).distinct()
+            )
+        elif attr in fields.methods:
+            values = (getattr(info, attr) for info in self.all_items())
+        else:
+            return []
+        return sorted({_text(value) for value in values} - {""}, key=str.casefold)
+
     # --- Policy (allauth-style hooks; override in a subclass) ------------------------------------
 
     def is_bot(self, request: HttpRequest) -> bool:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
 from recommendations.catalog import ItemInfo, ModelCatalog
 
 from .cart import SESSION_KEY
-from .models import Order, Product
+from .models import Category, Order, Product
 
 _SERVING_FIELDS = ("pk", "title", "category__name", "brand", "price", "stock", "active")
 
@@ -70,6 +70,14 @@ class ShopCatalog(ModelCatalog):
             )
             for pk, title, category, brand, price, stock, active in rows
         }
+
+    def categories(self) -> list[str]:
+        """Every category, with products or not yet: a rule may be ready before its products."""
+        return list(Category.objects.order_by("name").values_list("name", flat=True))
+
+    def search_condition(self, term: str) -> Q:
+        """The merchant's SKU finds a product too (``sku`` is what staff know it by)."""
+        return super().search_condition(term) | Q(sku__iexact=term)
 
     def cart_item_ids(self, request: HttpRequest) -> tuple[str, ...]:
         session = getattr(request, "session", None)

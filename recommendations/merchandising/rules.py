@@ -24,6 +24,9 @@ Precedence, strongest first:
    up and are recorded in ``Candidate.boosted``; the candidates are then re-sorted by
    ``score + boosted``, stably. When no boost or bury matches, the candidates keep their order.
 
+A candidate a rule placed or moved says which in ``extra["rule"]``: the pin's rule id, or the
+comma-separated ids of the boosts and buries that matched it (rules with a ``rule_id``).
+
 The result has no duplicate items (the first, best-ranked occurrence wins), at most ``limit``
 entries, and every candidate keeps its reason unless it was pinned.
 """
@@ -147,14 +150,17 @@ def _adjust(
     moved = False
     for candidate in candidates:
         info = items.get(candidate.item_id)
+        matching = [rule for rule in rules if rule.matches(candidate.item_id, info)]
         delta = sum(
             (rule.weight if rule.action == Action.BOOST else -rule.weight) * unit
-            for rule in rules
-            if rule.matches(candidate.item_id, info)
+            for rule in matching
         )
         if delta:
             moved = True
-            candidate = replace(candidate, boosted=candidate.boosted + delta)
+            # Which rules moved it, so that a preview can name them (pins overwrite this).
+            named = ",".join(str(rule.rule_id) for rule in matching if rule.rule_id is not None)
+            extra = {**candidate.extra, "rule": named} if named else candidate.extra
+            candidate = replace(candidate, boosted=candidate.boosted + delta, extra=extra)
         adjusted.append(candidate)
     if moved:
         adjusted.sort(key=lambda c: c.score + c.boosted, reverse=True)

@@ -15,6 +15,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from recommendations.types import Action, Slot
 
@@ -115,6 +116,9 @@ class Rule(models.Model):
     )
 
     objects = RuleQuerySet.as_manager()
+    # Every change kept with who made it, so that a rule can be put back as it was (admin's
+    # History → Revert) and an audit can say who changed what the store shows.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = "merchandising rule"
@@ -228,16 +232,21 @@ class Rule(models.Model):
     @property
     def summary(self) -> str:
         """The rule in a few words, e.g. "Boost brand Acme by 50%"."""
-        text = f"{self.get_action_display()} {self._target_text()}"
+        return self.sentence()
+
+    def sentence(self, item_title: str = "") -> str:
+        """:attr:`summary`, naming the product when its title is known: ``Pin "Blue mug" (42)
+        at position 1`` reads better than an id (the model cannot ask the catalogue itself)."""
+        text = f"{self.get_action_display()} {self._target_text(item_title)}"
         if self.action == Action.PIN:
             text += f" at position {self.position}"
         elif self.action in WEIGHTED and self.weight is not None:
             text += f" by {self.weight * 100:g}%"
         return text
 
-    def _target_text(self) -> str:
+    def _target_text(self, item_title: str = "") -> str:
         if self.item_id:
-            return f"item {self.item_id}"
+            return f'"{item_title}" ({self.item_id})' if item_title else f"item {self.item_id}"
         if self.category:
             return f"category {self.category}"
         if self.brand:

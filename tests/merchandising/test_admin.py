@@ -80,13 +80,16 @@ def test_a_rule_without_a_target_shows_the_error_above_the_form(admin_client):
     ]
 
 
-def test_a_pin_for_an_unknown_item_is_saved_with_a_warning(admin_client):
+def test_a_pin_for_an_unknown_item_is_refused_naming_it(admin_client):
+    """A rule for no product would show as Live and change nothing: the form says so."""
     response = admin_client.post(
-        URL + "add/", form(name="Soon", action="pin", item_id="999999", position="2"), follow=True
+        URL + "add/", form(name="Soon", action="pin", item_id="999999", position="2")
     )
-    assert Rule.objects.filter(item_id="999999").exists()
-    [message] = [m for m in get_messages(response.wsgi_request) if m.level_tag == "warning"]
-    assert "999999" in str(message)
+    assert response.status_code == 200
+    assert not Rule.objects.exists()
+    assert response.context["adminform"].form.errors["item_id"] == [
+        'No product with the item id "999999".'
+    ]
 
 
 def test_the_list_reads_as_sentences_with_where_and_when(admin_client):

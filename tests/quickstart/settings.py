@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     # Step 2.
     "rest_framework",
     "django_celery_beat",
+    "simple_history",
     "recommendations",
 ]
 
