@@ -19,8 +19,10 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_cache_is_registered_with_what_makes_it_stale():
+    import recommendations.experiments.live
     import recommendations.popularity
     import recommendations.registry
+    import recommendations.serving.rendering
     import recommendations.tracking.identity  # noqa: F401
 
     assert caches.registered() == {
@@ -29,8 +31,18 @@ def test_every_cache_is_registered_with_what_makes_it_stale():
         "catalogue copy": {Change.CATALOGUE, Change.SETTINGS},
         "catalogue adapter": {Change.CATALOGUE, Change.SETTINGS},
         "merchandising rules": {Change.RULES, Change.SETTINGS},
+        "running experiments": {Change.EXPERIMENTS, Change.SETTINGS},
+        "experiment exposures": {Change.EXPERIMENTS, Change.SETTINGS},
         "visitor cookie verdicts": {Change.SETTINGS},
         "popularity": {Change.SETTINGS},
+        "privacy suppressions": {Change.SETTINGS},
+        "fallback fragments": {
+            Change.RULES,
+            Change.CATALOGUE,
+            Change.MODELS,
+            Change.EXPERIMENTS,
+            Change.SETTINGS,
+        },
     }
 
 
@@ -73,5 +85,5 @@ def test_a_settings_change_clears_everything(settings):
 
 
 def test_invalidate_names_what_it_cleared():
-    assert set(caches.invalidate(Change.RULES)) == {"merchandising rules"}
+    assert set(caches.invalidate(Change.RULES)) == {"merchandising rules", "fallback fragments"}
     assert set(caches.invalidate()) == set(caches.registered())

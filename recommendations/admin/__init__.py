@@ -1,3 +1,10 @@
 """Django admin for the app: one module per area."""
 
-from . import events, merchandising, quarantine, registry  # noqa: F401  (registers the ModelAdmins)
+from . import (  # noqa: F401  (registers the ModelAdmins)
+    events,
+    experiments,
+    merchandising,
+    privacy,
+    quarantine,
+    registry,
+)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -21,6 +21,7 @@ from django.utils import timezone
 from recommendations import fallbacks
 from recommendations.catalog import ItemInfo, get_catalog
 from recommendations.conf import app_settings
+from recommendations.experiments.live import assignment_for
 from recommendations.merchandising.loading import load_rules
 from recommendations.merchandising.rules import RuleSpec, apply_rules, pinned_item_ids
 from recommendations.stores import CONTENT_LABEL, RankedList
@@ -70,6 +71,10 @@ class Recommended:
     reason: Reason
     reason_text: str
     position: int
+    #: The candidate source that proposed it (``merchandising`` for a pin of an item no source had).
+    source: str = ""
+    #: Ids of the rules that placed or moved it (a pin; the boosts and buries that matched).
+    rule_ids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -114,32 +119,58 @@ def recommend(
     item_id: str | None = None,
     limit: int | None = None,
     exclude: Iterable[str] = (),
+    rules: Sequence[RuleSpec] | None = None,
 ) -> Recommendations:
     """Exactly ``limit`` recommendations for ``audience`` in ``slot`` when the catalogue allows.
 
     ``exclude`` is an exact filter like the cart and the current item: the items other lists on
     the same page already show (page-level exclusion). Candidate pools grow by its size, so the
     list still reaches ``limit`` when enough other items are eligible.
+
+    ``rules`` replaces the slot's live merchandiser rules (oldest first, as ``load_rules`` gives
+    them): ``[]`` serves the list without rules, and admin's previews pass a rule not saved yet,
+    so that what they show is what this function would serve, not a second implementation.
     """
     slot = Slot(slot)
     limit = clamp_limit(limit)
+    # A running experiment may configure the list (docs/experiments.md); previews never enter one.
+    assignment = (
+        assignment_for(slot.value, audience.visitor_id, audience.user_id) if rules is None else None
+    )
+    if assignment is not None and assignment.rules_off:
+        rules = []
+    version = assignment.for_you_version if assignment is not None else None
     with fallbacks.collecting() as noted:
-        result = _recommend(slot, audience, item_id, limit, {str(item) for item in exclude})
+        result = _recommend(
+            slot, audience, item_id, limit, {str(item) for item in exclude}, rules, version
+        )
     result.degraded = bool(noted)
+    if assignment is not None:
+        result.token += assignment.token_suffix
+        if assignment.holdout:
+            result.items, result.sources = [], []
     return result
 
 
 def _recommend(
-    slot: Slot, audience: Audience, item_id: str | None, limit: int, page_excluded: set[str]
+    slot: Slot,
+    audience: Audience,
+    item_id: str | None,
+    limit: int,
+    page_excluded: set[str],
+    rules_override: Sequence[RuleSpec] | None = None,
+    model_version: int | None = None,
 ) -> Recommendations:
     pool = limit * 4 + len(page_excluded)
     primary: list[Candidate] = _without_database(
-        lambda: _gather(slot, audience, item_id, pool), [], "Candidates"
+        lambda: _gather(slot, audience, item_id, pool, model_version), [], "Candidates"
     )
     if slot is Slot.FOR_YOU and active_models.unavailable(Scenario.FOR_YOU):
         fallbacks.note(Fallback.MODEL)
-    rules: list[RuleSpec] = _without_database(
-        lambda: load_rules(slot.value, timezone.now()), [], "Rules"
+    rules: list[RuleSpec] = (
+        list(rules_override)
+        if rules_override is not None
+        else _without_database(lambda: load_rules(slot.value, timezone.now()), [], "Rules")
     )
     excluded = _excluded_ids(slot, audience, item_id) | page_excluded
 
@@ -170,12 +201,19 @@ def _recommend(
                 reason=c.reason,
                 reason_text=reason_text(c.reason, items),
                 position=position,
+                source=c.source,
+                rule_ids=_rule_ids(c),
             )
             for position, c in enumerate(chosen, 1)
         ],
         token=attribution_token(slot, used),
         sources=used,
     )
+
+
+def _rule_ids(candidate: Candidate) -> tuple[int, ...]:
+    """The rules ``apply_rules`` recorded on a candidate (``extra["rule"]``, comma-separated)."""
+    return tuple(int(part) for part in candidate.extra.get("rule", "").split(",") if part)
 
 
 def _without_database(step: Callable[[], T], default: T, what: str) -> T:
@@ -241,9 +279,11 @@ def _select(
     )
 
 
-def _gather(slot: Slot, audience: Audience, item_id: str | None, pool: int) -> list[Candidate]:
+def _gather(
+    slot: Slot, audience: Audience, item_id: str | None, pool: int, model_version: int | None
+) -> list[Candidate]:
     if slot is Slot.FOR_YOU:
-        return _for_you(audience, pool)
+        return _for_you(audience, pool, model_version)
     if slot in _RELATION:
         relation, reason = _RELATION[slot]
         about = [item_id] if item_id else list(audience.cart_item_ids)
@@ -265,14 +305,19 @@ def _gather(slot: Slot, audience: Audience, item_id: str | None, pool: int) -> l
     raise ValueError(f"unknown slot {slot!r}")
 
 
-def _for_you(audience: Audience, pool: int) -> list[Candidate]:
-    """The user's precomputed list, the active model folded over what they just did, and the
-    neighbours of their most recent items."""
+def _for_you(audience: Audience, pool: int, model_version: int | None = None) -> list[Candidate]:
+    """The user's precomputed list, the active model (or an experiment's ``model_version``)
+    folded over what they just did, and the neighbours of their most recent items."""
     candidates = _ranked(sources.user_list(audience.user_id), ReasonKind.PERSONALISED, "model")
     recent = sources.recent_items(
         user_id=audience.user_id, visitor_id=audience.visitor_id, limit=10
     )
-    model = active_models.get(Scenario.FOR_YOU) if recent else None
+    if not recent:
+        model = None
+    elif model_version is not None:
+        model = active_models.for_version(model_version)
+    else:
+        model = active_models.get(Scenario.FOR_YOU)
     if model is not None:
         candidates += _ranked(
             model.recommend(recent, pool), ReasonKind.PERSONALISED, f"model-{model.label}"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 from collections.abc import Iterable
 
 from django.http import HttpRequest
@@ -17,8 +19,9 @@ from django.template.loader import select_template
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from recommendations import redis_client
+from recommendations import caches, redis_client
 from recommendations.conf import app_settings
+from recommendations.experiments.live import running_experiment
 from recommendations.types import Slot
 
 from .audience import audience_for
@@ -76,13 +79,18 @@ def render_slot(
         raise ValueError(f"unknown recommendations slot {slot!r}") from None
     excluded = items_on_page(request)[-MAX_EXCLUDE:] if exclude_shown else []
     audience = audience_for(request)
-    shared = slot_value not in _PERSONAL and audience.user_id is None and not audience.cart_item_ids
+    shared = (
+        slot_value not in _PERSONAL
+        and audience.user_id is None
+        and not audience.cart_item_ids
+        and not _in_experiment(slot_value)  # each visitor's variant is their own
+    )
     cache_key = (
         _cache_key(slot_value, item_id, limit, title, fallback_title, request.path, excluded)
         if shared
         else None
     )
-    cache = redis_client.shared_cache()
+    cache = redis_client.shared_cache() or _fallback_fragments()
     cached = cache.get(cache_key) if cache_key is not None and cache is not None else None
     if isinstance(cached, tuple) and len(cached) == 2:
         html, shown = cached
@@ -112,15 +120,67 @@ def render_slot(
         )
         shown = [r.item.item_id for r in result.items]
     mark_on_page(request, shown)
-    # Asked again: the list may just have found Redis away, and a degraded list is not kept.
-    if (
-        cache_key is not None
-        and cache is not None
-        and redis_client.available()
-        and not result.degraded
-    ):
-        cache.set(cache_key, (html, shown), app_settings.TEMPLATE_CACHE_SECONDS)
+    if cache_key is not None:
+        # Asked again: the list may just have found Redis away. A degraded list is kept only by
+        # the process, for the outage: the shared cache would serve it after the outage ends.
+        shared_cache = redis_client.shared_cache()
+        if shared_cache is not None and not result.degraded:
+            shared_cache.set(cache_key, (html, shown), app_settings.TEMPLATE_CACHE_SECONDS)
+        elif shared_cache is None and (local := _fallback_fragments()) is not None:
+            local.set(cache_key, (html, shown), app_settings.TEMPLATE_CACHE_SECONDS)
     return _with_csrf(html, request)
+
+
+def _in_experiment(slot: Slot) -> bool:
+    try:
+        return running_experiment(slot.value) is not None
+    except Exception:  # unknown: do not share the fragment
+        return True
+
+
+class FallbackFragments:
+    """Shared fragments kept in the process while the shared cache's Redis is away, so that a
+    product page does not compute its lists again for every visitor during an outage. Bounded;
+    emptied when rules, the catalogue or the models change in this process."""
+
+    MAX_ENTRIES = 2000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, object]] = {}
+
+    def get(self, key: str) -> object | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def set(self, key: str, value: object, timeout: float) -> None:
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + timeout, value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+fallback_fragments = FallbackFragments()
+caches.register(
+    "fallback fragments",
+    fallback_fragments.clear,
+    caches.Change.RULES,
+    caches.Change.CATALOGUE,
+    caches.Change.MODELS,
+    caches.Change.EXPERIMENTS,
+)
+
+
+def _fallback_fragments() -> FallbackFragments | None:
+    """The process's fragments, in services mode while the shared cache is out of reach."""
+    return fallback_fragments if app_settings.services_mode else None
 
 
 def _with_csrf(html: str, request: HttpRequest) -> SafeString:

@@ -93,19 +93,26 @@ def buy_again(user_id: int | None, limit: int) -> RankedList:
 def trending(limit: int, category: str | None = None) -> RankedList:
     """Items by time-decayed activity: live counters in services mode, else computed from events."""
     client = _live_client()
+    rows: RankedList = []
     if client is not None and category is None:
         try:
             rows = live.trending(client, limit)
-            if rows:
-                return rows
         except redis.RedisError as exc:
             redis_client.mark_down()
             logger.warning("Live trending unavailable (%s); computing it from the database", exc)
+    if len(rows) >= limit:
+        return rows
+    # Few live counters (a quiet hour, a fresh stream): the stored ranking fills in after them.
     key = f"trending:category:{category}" if category else "trending"
-    stored = _stored(key)
-    if stored:
+    stored = _stored(key) or computed_popularity(category=category, decay=True)
+    if not rows:
         return stored[:limit]
-    return computed_popularity(category=category, decay=True)[:limit]
+    floor = min(score for _, score in rows)
+    live_ids = {item_id for item_id, _ in rows}
+    rest = [item_id for item_id, _ in stored if item_id not in live_ids][: limit - len(rows)]
+    return rows + [
+        (item_id, floor * (1 - (n + 1) / (len(rest) + 1))) for n, item_id in enumerate(rest)
+    ]
 
 
 def popular(limit: int, category: str | None = None) -> RankedList:

@@ -163,8 +163,8 @@ def test_beacon_and_recommendations_survive_the_database_and_recover(store: Stor
         # The lists come from Redis and the items the process already knows: not empty.
         assert down.json()["items"], down.text
         trending = store.get("/recommendations/api/recommendations/trending/")
-        assert trending.status_code == 200 and trending.json()["degraded"] is True
-        assert trending.json()["items"]
+        # Live counters and the stored ranking are in Redis: trending needs no database.
+        assert trending.status_code == 200 and trending.json()["items"]
         # An item the process has not seen cannot be checked: 200 and degraded, not 400.
         unchecked = store.get("/recommendations/api/recommendations/similar/", item="999999")
         assert unchecked.status_code == 200 and unchecked.json()["degraded"] is True
@@ -203,5 +203,5 @@ def test_beacon_and_recommendations_survive_the_database_and_recover(store: Stor
     for key in fallbacks.keys("*:fallbacks:*"):
         for name, value in fallbacks.hgetall(key).items():
             counted[name.decode()] = counted.get(name.decode(), 0) + int(value)
-    assert counted.get("database", 0) >= 3, counted
+    assert counted.get("database", 0) >= 2, counted  # the two degraded similar lists
     assert counted.get("unverified-items", 0) >= 1, counted

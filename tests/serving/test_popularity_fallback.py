@@ -94,3 +94,22 @@ def test_postgresql_sums_the_decay_like_the_hourly_loop(catalogue):
     assert [i for i, _ in in_sql] == [i for i, _ in in_python]
     for (_, a), (_, b) in zip(in_sql, in_python, strict=True):
         assert a == pytest.approx(b, rel=1e-9)
+
+
+def test_few_live_counters_are_followed_by_the_stored_ranking(catalogue):
+    """A quiet hour (or a fresh stream) leaves one item in the live counters: trending is not a
+    list of one, the stored ranking fills in after it."""
+    from recommendations.serving import sources
+    from recommendations.stores import get_store
+    from recommendations.tracking import live
+    from recommendations.tracking.records import EventRecord
+
+    toys = ids(catalogue["Toys"])
+    get_store().put_many({"trending": [(item, 10.0 - n) for n, item in enumerate(toys[:4])]})
+    live.update(
+        redis_client.get_redis(),
+        [EventRecord(kind=int(EventKind.VIEW), item_id=toys[3], visitor_id="v")],
+    )
+    ranked = sources.trending(4)
+    assert [item for item, _ in ranked] == [toys[3], toys[0], toys[1], toys[2]]
+    assert [score for _, score in ranked] == sorted((score for _, score in ranked), reverse=True)
