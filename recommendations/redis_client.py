@@ -1,8 +1,9 @@
 """Redis connections for the app, with a breaker for the request path.
 
 Pages must not slow down when Redis is away, so the request path uses short timeouts and, after a
-failure, skips Redis for ``REDIS_RETRY_AFTER`` seconds instead of paying a timeout per request.
-Long-running consumers use :func:`get_redis` with ``timeout=None``.
+failure, skips Redis instead of paying a timeout per request. Every ``REDIS_RETRY_AFTER`` seconds
+a background thread pings it, and only its answer closes the breaker: no request waits for a
+Redis that is still hung. Long-running consumers use :func:`get_redis` with ``timeout=None``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from .conf import app_settings
 _lock = threading.Lock()
 _clients: dict[float | None, redis.Redis] = {}
 _down_until = 0.0
+_down = False
+#: The thread pinging Redis while the breaker is open (a thread does not survive a fork, so its
+#: liveness, not a flag, says whether one runs).
+_probe_thread: threading.Thread | None = None
 #: Whether Django's default cache is a Redis backend: read from ``settings.CACHES`` once, not on
 #: every :func:`shared_cache` call (a page makes several); forgotten when ``CACHES`` changes.
 _cache_in_redis: bool | None = None
@@ -49,8 +54,37 @@ def get_redis(timeout: float | None = -1.0) -> redis.Redis:
 
 
 def available() -> bool:
-    """False while the breaker is open after a recent failure."""
-    return time.monotonic() >= _down_until
+    """False while the breaker is open after a failure, until a background ping succeeds."""
+    if not _down:
+        return True
+    if time.monotonic() >= _down_until:
+        _start_probe()
+    return False
+
+
+def _start_probe() -> None:
+    global _probe_thread
+    with _lock:
+        if not _down or (_probe_thread is not None and _probe_thread.is_alive()):
+            return
+        _probe_thread = threading.Thread(
+            target=_probe, name="recommendations-redis-probe", daemon=True
+        )
+        _probe_thread.start()
+
+
+def _probe() -> None:
+    """Ping with the request path's timeout: an answer closes the breaker, silence or an error
+    keeps it open for another ``REDIS_RETRY_AFTER``."""
+    global _down, _down_until
+    try:
+        get_redis().ping()
+    except Exception:
+        with _lock:
+            _down_until = time.monotonic() + app_settings.REDIS_RETRY_AFTER
+    else:
+        with _lock:
+            _down = False
 
 
 def shared_cache() -> BaseCache | None:
@@ -66,18 +100,22 @@ def shared_cache() -> BaseCache | None:
 
 
 def mark_down() -> None:
-    """Open the breaker: the request path skips Redis for a while."""
-    global _down_until
-    _down_until = time.monotonic() + app_settings.REDIS_RETRY_AFTER
+    """Open the breaker: the request path skips Redis until a ping after ``REDIS_RETRY_AFTER``
+    seconds answers."""
+    global _down, _down_until
+    with _lock:
+        _down = True
+        _down_until = time.monotonic() + app_settings.REDIS_RETRY_AFTER
 
 
 def reset() -> None:
     """Forget clients and close the breaker (settings changed, or after a fork in tests)."""
-    global _down_until
+    global _down, _down_until
     with _lock:
         for client in _clients.values():
             client.close()
         _clients.clear()
+        _down = False
         _down_until = 0.0
 
 

@@ -1,0 +1,42 @@
+"""The Redis breaker is closed by a background ping, never by a request that would wait for a
+Redis that is still hung."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from recommendations import redis_client
+from tests.processes import free_port, start_redis_server, stop, wait_for
+
+pytestmark = [pytest.mark.services]
+
+
+def test_a_hung_redis_is_probed_off_the_request_path(settings):
+    port = free_port()
+    server = start_redis_server(port)
+    try:
+        settings.RECOMMENDATIONS = {
+            **settings.RECOMMENDATIONS,
+            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+            "REDIS_TIMEOUT": 0.2,
+            "REDIS_RETRY_AFTER": 0.3,
+        }
+        assert redis_client.get_redis().ping()
+        server.send_signal(signal.SIGSTOP)
+        redis_client.mark_down()  # as the first request that met the timeout does
+        time.sleep(0.4)  # the retry period has passed: a probe starts
+        started = time.monotonic()
+        answers = [redis_client.available() for _ in range(50)]
+        assert answers == [False] * 50
+        assert time.monotonic() - started < 0.1  # nobody waited for the ping's timeout
+        time.sleep(1.0)  # several probes, all unanswered
+        assert not redis_client.available()
+        server.send_signal(signal.SIGCONT)
+        assert wait_for(redis_client.available, timeout=5)
+    finally:
+        server.send_signal(signal.SIGCONT)
+        stop(server)
+        redis_client.reset()
