@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.http import HttpRequest
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 
 from recommendations import fallbacks
+from recommendations.models import Dashboard
 from recommendations.monitoring import activity, pipeline
 from recommendations.types import Fallback
 
@@ -66,3 +69,22 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "fallback_total": sum(sum(by_day.values()) for by_day in counted.values()),
         "chart_days": CHART_DAYS,
     }
+
+
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    """The index's entry for the dashboard: opening it opens the dashboard page."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:recommendations_dashboard"))

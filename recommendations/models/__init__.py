@@ -1,6 +1,6 @@
 """The app's models, one module per area."""
 
-from .events import Event, EventKind, VisitorLink
+from .events import Dashboard, Event, EventKind, VisitorLink
 from .experiments import Experiment, ExperimentVariant, VariantKind
 from .merchandising import Rule
 from .privacy import ErasureRequest, Suppression
@@ -9,6 +9,7 @@ from .registry import ModelVersion, TrainingRun
 from .serving import PrecomputedList
 
 __all__ = [
+    "Dashboard",
     "ErasureRequest",
     "Event",
     "EventKind",

@@ -93,3 +93,13 @@ class VisitorLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visitor_id} -> {self.user_id}"
+
+
+class Dashboard(Event):
+    """No table of its own: the admin index's entry for the dashboard (a proxy model is how a
+    page without a model of its own gets a place, and a permission, on the index)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "dashboard"
+        verbose_name_plural = "dashboard"

@@ -58,3 +58,10 @@ def test_the_dashboard_is_refused_to_shoppers(django_user_model):
     client = Client()
     client.force_login(shopper)
     assert client.get(URL).status_code == 302
+
+
+def test_the_admin_index_links_to_the_dashboard(admin_client):
+    index = admin_client.get("/admin/")
+    assert b"/admin/recommendations/dashboard/" in index.content
+    response = admin_client.get("/admin/recommendations/dashboard/")
+    assert response.status_code == 302 and response["Location"] == URL
