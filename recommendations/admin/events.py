@@ -91,6 +91,7 @@ class EventAdmin(admin.ModelAdmin):
                 "last": last,
                 "items": report.by_item[: performance.ITEMS_SHOWN],
                 "names": performance.item_names(report.by_item[: performance.ITEMS_SHOWN]),
+                "rule_names": performance.rule_names(report.by_rule),
                 "currency": app_settings.CURRENCY,
                 "daily_chart": chart(
                     "bar",

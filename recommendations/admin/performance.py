@@ -87,7 +87,7 @@ def csv_response(report: Report, first: date, last: date) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(
         [
-            "level", "slot", "source", "item_id", "impressions", "clicks", "ctr_percent",
+            "level", "slot", "source", "item_id", "rule_id", "impressions", "clicks", "ctr_percent",
             "add_to_carts", "add_to_cart_rate_percent", "orders", "conversion_percent",
             "revenue", "currency",
         ]
@@ -96,15 +96,25 @@ def csv_response(report: Report, first: date, last: date) -> HttpResponse:
         ("slot", report.by_slot),
         ("source", report.by_source),
         ("item", report.by_item),
+        ("rule", report.by_rule),
     ]
     for level, rows in levels:
         for row in rows:
             writer.writerow(
                 [
-                    level, row.slot, row.source, row.item_id, row.impressions, row.clicks,
+                    level, row.slot, row.source, row.item_id, row.rule_id or "", row.impressions,
+                    row.clicks,
                     f"{row.ctr * 100:.2f}", row.add_to_carts, f"{row.add_to_cart_rate * 100:.2f}",
                     row.purchases, f"{row.conversion * 100:.2f}", f"{row.revenue:.2f}",
                     app_settings.CURRENCY or "",
                 ]
             )  # fmt: skip
     return response
+
+
+def rule_names(rows: list[Performance]) -> dict[int, str]:
+    """Each row's rule as the merchandiser named it, with what it does; a deleted rule by id."""
+    from recommendations.models import Rule
+
+    rules = Rule.objects.in_bulk([row.rule_id for row in rows if row.rule_id is not None])
+    return {pk: f"{rule.name}: {rule.sentence()}" for pk, rule in rules.items()}

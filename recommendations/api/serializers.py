@@ -59,6 +59,11 @@ class RecommendedItemSerializer(serializers.Serializer):
     price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     score = serializers.FloatField()
     reason = ReasonSerializer()
+    rules = serializers.CharField(
+        help_text="Ids of the merchandising rules that placed or moved the item, comma-separated "
+        "(\"\" when none): send it back as the impression's and click's `context.rules`, so that "
+        "admin can report per rule."
+    )
 
 
 class RecommendationsSerializer(serializers.Serializer):

@@ -317,6 +317,7 @@ def as_json(result: Recommendations) -> dict:
                     "about": r.reason.about,
                     "text": r.reason_text,
                 },
+                "rules": ",".join(str(rule_id) for rule_id in r.rule_ids),
             }
             for r in result.items
         ],

@@ -29,6 +29,7 @@ class Performance:
     slot: str = ""
     source: str = ""
     item_id: str = ""
+    rule_id: int | None = None
     impressions: int = 0
     clicks: int = 0
     add_to_carts: int = 0
@@ -52,6 +53,9 @@ class Performance:
         return self.purchases / self.clicks if self.clicks else 0.0
 
 
+#: What a click is credited to: its slot, its list's sources, the rules that placed the item.
+Credit = tuple[str, str, str]
+
 #: The name older callers use; every row is a :class:`Performance`.
 SlotPerformance = Performance
 
@@ -65,6 +69,9 @@ class Report:
     by_source: list[Performance]
     by_slot: list[Performance]
     by_item: list[Performance]
+    #: Per merchandising rule that placed or moved an item (``context["rules"]`` of impressions
+    #: and clicks, sent by ``beacon.js`` from the slot's ``data-rec-rules``).
+    by_rule: list[Performance] = field(default_factory=list)
     #: Distinct items shown, and the catalogue's size when the adapter can count it.
     items_shown: int = 0
     catalogue_size: int | None = None
@@ -99,31 +106,40 @@ def performance_report(
     by_slot: dict[str, Performance] = {}
     by_item: dict[str, Performance] = {}
 
-    def rows(key: tuple[str, str], item_id: str) -> tuple[Performance, ...]:
-        if key not in by_source:
-            by_source[key] = Performance(slot=key[0], source=key[1])
-        if key[0] not in by_slot:
-            by_slot[key[0]] = Performance(slot=key[0])
+    by_rule: dict[int, Performance] = {}
+
+    def rows(key: Credit, item_id: str) -> list[Performance]:
+        slot, source, rules = key
+        if (slot, source) not in by_source:
+            by_source[(slot, source)] = Performance(slot=slot, source=source)
+        if slot not in by_slot:
+            by_slot[slot] = Performance(slot=slot)
         if item_id not in by_item:
             by_item[item_id] = Performance(item_id=item_id)
-        return by_source[key], by_slot[key[0]], by_item[item_id]
+        found = [by_source[(slot, source)], by_slot[slot], by_item[item_id]]
+        for rule_id in _rule_ids(rules):
+            if rule_id not in by_rule:
+                by_rule[rule_id] = Performance(slot=slot, rule_id=rule_id)
+            found.append(by_rule[rule_id])
+        return found
 
     in_window = Event.objects.filter(ts__gte=since, ts__lt=until)
     shown: set[str] = set()
-    for token, item_id in in_window.filter(kind=EventKind.IMPRESSION).values_list(
-        "context__token", "item_id"
+    for token, rules, item_id in in_window.filter(kind=EventKind.IMPRESSION).values_list(
+        "context__token", "context__rules", "item_id"
     ):
-        if (key := parse_token(token)) is not None:
-            for row in rows(key, item_id):
+        if (parsed := parse_token(token)) is not None:
+            for row in rows((*parsed, _text(rules)), item_id):
                 row.impressions += 1
                 row.items_shown.add(item_id)
             shown.add(item_id)
 
-    clicks: dict[tuple[str, str], list[tuple[datetime, tuple[str, str]]]] = defaultdict(list)
-    for token, visitor_id, user_id, item_id, ts in in_window.filter(
+    clicks: dict[tuple[str, str], list[tuple[datetime, Credit]]] = defaultdict(list)
+    for token, rules, visitor_id, user_id, item_id, ts in in_window.filter(
         kind=EventKind.CLICK
-    ).values_list("context__token", "visitor_id", "user_id", "item_id", "ts"):
-        if (key := parse_token(token)) is not None:
+    ).values_list("context__token", "context__rules", "visitor_id", "user_id", "item_id", "ts"):
+        if (parsed := parse_token(token)) is not None:
+            key: Credit = (*parsed, _text(rules))
             for row in rows(key, item_id):
                 row.clicks += 1
             clicks[(f"v:{visitor_id}", item_id)].append((ts, key))
@@ -155,24 +171,37 @@ def performance_report(
         by_source=sorted(by_source.values(), key=lambda p: (p.slot, p.source)),
         by_slot=sorted(by_slot.values(), key=lambda p: p.slot),
         by_item=sorted(by_item.values(), key=lambda p: (-p.revenue, -p.clicks, -p.impressions)),
+        by_rule=sorted(by_rule.values(), key=lambda p: p.rule_id or 0),
         items_shown=len(shown),
         catalogue_size=catalogue_size,
     )
 
 
+def _text(value: object) -> str:
+    """A context value as text; SQLite's JSON lookup gives ``"3"`` back as the number 3."""
+    if isinstance(value, bool):
+        return ""
+    return str(value) if isinstance(value, str | int) else ""
+
+
+def _rule_ids(rules: str) -> list[int]:
+    """``"3,5"`` → ``[3, 5]``; anything that is not an id is ignored (the context is the client's)."""
+    return [int(part) for part in rules.split(",")[:20] if part.isdigit() and len(part) < 12]
+
+
 def _latest_click(
-    clicks: dict[tuple[str, str], list[tuple[datetime, tuple[str, str]]]],
+    clicks: dict[tuple[str, str], list[tuple[datetime, Credit]]],
     who: list[str],
     item_id: str,
     ts: datetime,
     window: timedelta,
-) -> tuple[str, str] | None:
-    best: tuple[datetime, tuple[str, str]] | None = None
+) -> Credit | None:
+    best: tuple[datetime, Credit] | None = None
     for person in who:
         history = clicks.get((person, item_id))
         if not history:
             continue
-        index = bisect.bisect_right(history, (ts, ("\uffff", "\uffff"))) - 1
+        index = bisect.bisect_right(history, (ts, ("\uffff", "\uffff", "\uffff"))) - 1
         if (
             index >= 0
             and ts - history[index][0] <= window

@@ -36,3 +36,11 @@ def item_name(item_id: str, names: dict[str, Any] | None) -> str:
     info = (names or {}).get(item_id)
     title = getattr(info, "title", "") if info is not None else ""
     return f"{title} ({item_id})" if title else str(item_id)
+
+
+@register.filter
+def rule_name(rule_id: int | None, names: dict[int, str] | None) -> str:
+    """The rule's name and sentence, or ``rule #<id> (deleted)``."""
+    if rule_id is None:
+        return "—"
+    return (names or {}).get(rule_id) or f"rule #{rule_id} (deleted)"

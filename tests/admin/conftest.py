@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+import os
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.test import Client
 
 from recommendations.merchandising.loading import clear_cache
+from recommendations.models import Event, EventKind, Rule
+from recommendations.stores import get_store
+from recommendations.types import Action
 from shop.models import Category, Product
+from tests.serving.test_browser import DESKTOP_CHROME, start_chromium
 
 
 @pytest.fixture(autouse=True)
@@ -87,3 +96,46 @@ def clerk_client(db) -> Client:
 @pytest.fixture
 def shopper(db) -> User:
     return User.objects.create_user("ann", "ann@example.com", "pw")
+
+
+#: Screenshots of the browser tests, for a person to look at.
+ARTIFACTS = Path(
+    os.environ.get("TEST_ARTIFACTS_DIR") or Path(settings.BASE_DIR) / "var" / "test-artifacts"
+)
+
+
+@pytest.fixture
+def staff_browser(live_server, client):
+    """Headless Chromium signed in as a superuser (a session made by the test client)."""
+    user = get_user_model().objects.create_superuser("merchandiser", "m@example.com", "pw-1234567")
+    client.force_login(user)
+    driver, profile = start_chromium(f"--user-agent={DESKTOP_CHROME}")
+    driver.get(f"{live_server.url}/admin/login/")
+    driver.add_cookie(
+        {
+            "name": settings.SESSION_COOKIE_NAME,
+            "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+            "path": "/",
+        }
+    )
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def ann_has_history(catalogue, shopper):
+    """Ann viewed a garden product; her precomputed list is the kitchen; one kitchen item is
+    pinned first and Toys are excluded."""
+    kitchen, garden = catalogue["Kitchen & Dining"], catalogue["Garden"]
+    Event.objects.create(
+        visitor_id="v-ann", user=shopper, item_id=str(garden[0].pk), kind=EventKind.VIEW
+    )
+    get_store().put_many(
+        {f"user:{shopper.pk}": [(str(p.pk), 1.0 - i / 10) for i, p in enumerate(kitchen)]}
+    )
+    pin = Rule.objects.create(
+        name="Push the teapot", action=Action.PIN, item_id=str(kitchen[3].pk), position=1
+    )
+    Rule.objects.create(name="No toys", action=Action.EXCLUDE, category="Toys")
+    return pin

@@ -5,22 +5,13 @@ Screenshots are kept in ``var/test-artifacts/`` (``TEST_ARTIFACTS_DIR``) for a p
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
-from django.conf import settings
-from django.contrib.auth import get_user_model
 
 from recommendations.models import Event, EventKind
-from tests.serving.test_browser import DESKTOP_CHROME, start_chromium
+
+from .conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-ARTIFACTS = Path(
-    os.environ.get("TEST_ARTIFACTS_DIR") or Path(settings.BASE_DIR) / "var" / "test-artifacts"
-)
 
 #: Pixels of a canvas that are not transparent: 0 means nothing was drawn.
 DRAWN_PIXELS = """
@@ -30,24 +21,6 @@ let painted = 0;
 for (let i = 3; i < data.length; i += 4) { if (data[i] > 0) { painted++; } }
 return painted;
 """
-
-
-@pytest.fixture
-def staff_browser(live_server, client):
-    user = get_user_model().objects.create_superuser("merchandiser", "m@example.com", "pw-1234567")
-    client.force_login(user)
-    driver, profile = start_chromium(f"--user-agent={DESKTOP_CHROME}")
-    driver.get(f"{live_server.url}/admin/login/")
-    driver.add_cookie(
-        {
-            "name": settings.SESSION_COOKIE_NAME,
-            "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-            "path": "/",
-        }
-    )
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_the_dashboard_charts_are_drawn(staff_browser, live_server):

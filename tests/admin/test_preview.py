@@ -10,9 +10,8 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.test import Client
 
-from recommendations.models import Event, EventKind, Rule
 from recommendations.stores import get_store
-from recommendations.types import Action, Slot
+from recommendations.types import Slot
 
 pytestmark = pytest.mark.django_db
 URL = "/admin/recommendations/rule/preview/"
@@ -21,24 +20,6 @@ API = "/recommendations/api/recommendations/{}/"
 
 def _ids(products) -> list[str]:
     return [str(p.pk) for p in products]
-
-
-@pytest.fixture
-def ann_has_history(catalogue, shopper):
-    """Ann viewed a garden product; her precomputed list is the kitchen; one kitchen item is
-    pinned first and Toys are excluded."""
-    kitchen, garden = catalogue["Kitchen & Dining"], catalogue["Garden"]
-    Event.objects.create(
-        visitor_id="v-ann", user=shopper, item_id=str(garden[0].pk), kind=EventKind.VIEW
-    )
-    get_store().put_many(
-        {f"user:{shopper.pk}": [(str(p.pk), 1.0 - i / 10) for i, p in enumerate(kitchen)]}
-    )
-    pin = Rule.objects.create(
-        name="Push the teapot", action=Action.PIN, item_id=str(kitchen[3].pk), position=1
-    )
-    Rule.objects.create(name="No toys", action=Action.EXCLUDE, category="Toys")
-    return pin
 
 
 def test_the_preview_shows_each_slot_with_reasons_rules_and_without_rules(

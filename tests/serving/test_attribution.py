@@ -138,3 +138,36 @@ def test_performance_is_refused_to_shoppers(django_user_model):
     client = Client()
     client.force_login(shopper)
     assert client.get("/admin/recommendations/event/performance/").status_code == 302
+
+
+def test_clicks_and_orders_are_credited_to_the_rule_that_placed_the_item(admin_client, catalogue):
+    from django.test import Client
+
+    from recommendations.models import Rule
+    from recommendations.types import Action
+
+    toys = catalogue_ids(catalogue["Toys"])
+    rule = Rule.objects.create(name="Launch", action=Action.PIN, item_id=toys[5], position=1)
+    body = Client().get("/recommendations/api/recommendations/trending/", {"limit": 3}).json()
+    first = body["items"][0]
+    assert first["item_id"] == toys[5] and first["rules"] == str(rule.pk)
+    assert all(item["rules"] == "" for item in body["items"][1:])
+    html = Client().get(f"/products/{toys[0]}/").content.decode()
+    assert f'data-rec-rules="{rule.pk}"' in html  # what beacon.js sends back as context.rules
+
+    placed = {"token": body["token"], "rules": first["rules"]}
+    Event.objects.bulk_create(
+        [
+            Event(visitor_id="v9", item_id=toys[5], kind=EventKind.IMPRESSION, context=placed),
+            Event(visitor_id="v9", item_id=toys[5], kind=EventKind.CLICK, context=placed),
+            Event(
+                visitor_id="v9", item_id=toys[5], kind=EventKind.PURCHASE, value=1,
+                context={"price": "9.00"},
+            ),
+        ]
+    )  # fmt: skip
+    response = admin_client.get("/admin/recommendations/event/performance/")
+    (row,) = response.context["report"].by_rule
+    assert (row.rule_id, row.impressions, row.clicks, row.purchases) == (rule.pk, 1, 1, 1)
+    assert row.revenue == Decimal("9.00")
+    assert "Launch: Pin" in response.content.decode()

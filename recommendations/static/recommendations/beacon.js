@@ -5,7 +5,8 @@
  *   recommendations.track("click", "42", {slot: "for-you", token: "..."});
  *
  * Elements with data-rec-item are tracked automatically: an "impression" when half of one is
- * visible, a "click" when it is clicked; data-rec-slot and data-rec-token go into the context.
+ * visible, a "click" when it is clicked; data-rec-slot, data-rec-token and data-rec-rules (the
+ * merchandising rules that placed or moved the item) go into the context.
  * Identity is the server's (cookies); the payload never names a user. A batch answered 503 or
  * 429 is sent again later with the same event ids, which the server stores once. Each batch
  * carries its send time (sent_at, this clock), so a clock that is hours off loses no events.
@@ -73,6 +74,7 @@
     var context = {};
     if (element.dataset.recSlot) context.slot = element.dataset.recSlot;
     if (element.dataset.recToken) context.token = element.dataset.recToken;
+    if (element.dataset.recRules) context.rules = element.dataset.recRules;
     context.path = location.pathname;
     return context;
   }
