@@ -38,8 +38,14 @@ def computed_popularity(
     """
     if category is not None:
         ranked = computed_popularity(decay=decay, size=_CATEGORY_POOL, use_cache=use_cache)
+        memo_key = (decay, category)
+        memo = _by_category.get(memo_key)
+        if memo is not None and memo[0] is ranked:  # the same store ranking: filtered already
+            return memo[1][:size]
         infos = get_catalog().describe([item_id for item_id, _ in ranked])
-        return [(i, s) for i, s in ranked if i in infos and infos[i].category == category][:size]
+        filtered = [(i, s) for i, s in ranked if i in infos and infos[i].category == category]
+        _by_category[memo_key] = (ranked, filtered)
+        return filtered[:size]
     cache_key = f"recommendations:popularity:{int(decay)}:{size}"
     shared = redis_client.shared_cache()
     if not use_cache:
@@ -108,8 +114,18 @@ def _refresh(cache_key: str, decay: bool, size: int) -> None:
 #: several slots does not ask the database once per slot.
 _local: dict[str, tuple[float, RankedList]] = {}
 _refreshing: set[str] = set()
+#: Each category's ranking, with the process's store ranking it was filtered from: while that
+#: copy is the one served, a category costs no catalogue lookup.
+_by_category: dict[tuple[bool, str], tuple[RankedList, RankedList]] = {}
 _refresh_lock = threading.Lock()
-caches_registry.register("popularity", _local.clear)
+
+
+def _clear() -> None:
+    _local.clear()
+    _by_category.clear()
+
+
+caches_registry.register("popularity", _clear)
 
 
 def _popularity_query(*, decay: bool, size: int) -> RankedList:

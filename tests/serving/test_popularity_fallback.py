@@ -19,11 +19,11 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def redis_away():
-    popularity._local.clear()
+    popularity._clear()
     redis_client.mark_down()
     yield
     redis_client.reset()
-    popularity._local.clear()
+    popularity._clear()
 
 
 def _views(items: list[str], times: int) -> None:
@@ -48,6 +48,9 @@ def test_every_category_is_filtered_from_one_query(catalogue, redis_away):
     assert kitchen == []
     # The newest event, then the ranking: once for all three categories.
     assert _event_queries(captured) == 2
+    with CaptureQueriesContext(connection) as again:
+        assert popularity.computed_popularity(category="Garden", decay=True) == garden
+    assert again.captured_queries == []  # filtered already from the same copy
 
 
 def test_an_expired_copy_is_served_while_it_is_refreshed(catalogue, redis_away, settings):
