@@ -3,41 +3,20 @@ finds it first on the storefront. Screenshots go to ``var/test-artifacts/`` (``T
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.contrib.auth import get_user_model
 
 from recommendations.models import Rule
-from tests.admin.test_dashboard_browser import ARTIFACTS
-from tests.serving.test_browser import DESKTOP_CHROME, start_chromium
 from tests.shop.factories import ProductFactory
+
+from .conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def merch_browser(live_server, client):
-    user = get_user_model().objects.create_superuser("pinner", "p@example.com", "pw-1234567")
-    client.force_login(user)
-    driver, profile = start_chromium(f"--user-agent={DESKTOP_CHROME}")
-    driver.get(f"{live_server.url}/admin/login/")
-    driver.add_cookie(
-        {
-            "name": settings.SESSION_COOKIE_NAME,
-            "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-            "path": "/",
-        }
-    )
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
 def test_a_pin_made_with_the_product_picker_shows_on_the_storefront(
-    merch_browser, live_server, catalogue
+    staff_browser, live_server, catalogue
 ):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -49,11 +28,11 @@ def test_a_pin_made_with_the_product_picker_shows_on_the_storefront(
     toy.created = toy.created - timedelta(days=30)
     toy.save()
     ProductFactory.create_batch(20, category=toy.category)
-    wait = WebDriverWait(merch_browser, 10)
-    merch_browser.get(f"{live_server.url}/admin/recommendations/rule/add/")
-    merch_browser.find_element(By.NAME, "name").send_keys("Toy of the week")
-    Select(merch_browser.find_element(By.NAME, "action")).select_by_value("pin")
-    merch_browser.find_element(By.CSS_SELECTOR, ".field-item_id .select2-selection").click()
+    wait = WebDriverWait(staff_browser, 10)
+    staff_browser.get(f"{live_server.url}/admin/recommendations/rule/add/")
+    staff_browser.find_element(By.NAME, "name").send_keys("Toy of the week")
+    Select(staff_browser.find_element(By.NAME, "action")).select_by_value("pin")
+    staff_browser.find_element(By.CSS_SELECTOR, ".field-item_id .select2-selection").click()
     search = wait.until(
         ec.visibility_of_element_located((By.CSS_SELECTOR, ".select2-search__field"))
     )
@@ -67,20 +46,20 @@ def test_a_pin_made_with_the_product_picker_shows_on_the_storefront(
         )
     )
     option.click()
-    merch_browser.find_element(By.NAME, "position").send_keys("1")
+    staff_browser.find_element(By.NAME, "position").send_keys("1")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    assert merch_browser.save_screenshot(str(ARTIFACTS / "admin-rule-product-picker.png"))
-    merch_browser.find_element(By.NAME, "_save").click()
+    assert staff_browser.save_screenshot(str(ARTIFACTS / "admin-rule-product-picker.png"))
+    staff_browser.find_element(By.NAME, "_save").click()
     wait.until(ec.url_to_be(f"{live_server.url}/admin/recommendations/rule/"))
-    assert "Toys thing 0" in merch_browser.page_source  # the list names the product
+    assert "Toys thing 0" in staff_browser.page_source  # the list names the product
     rule = Rule.objects.get()
     assert (rule.item_id, rule.position, rule.slot) == (str(toy.pk), 1, "")
 
     # Pinned in every slot: first in the page's first list; the later lists leave it out, as a
     # page shows an item once.
-    merch_browser.get(f"{live_server.url}/")
-    first = merch_browser.find_element(By.CSS_SELECTOR, "[data-rec-item]")
+    staff_browser.get(f"{live_server.url}/")
+    first = staff_browser.find_element(By.CSS_SELECTOR, "[data-rec-item]")
     assert first.get_attribute("data-rec-item") == str(toy.pk)
-    shown = merch_browser.find_elements(By.CSS_SELECTOR, f'[data-rec-item="{toy.pk}"]')
+    shown = staff_browser.find_elements(By.CSS_SELECTOR, f'[data-rec-item="{toy.pk}"]')
     assert len(shown) == 1
-    assert merch_browser.save_screenshot(str(ARTIFACTS / "storefront-pinned.png"))
+    assert staff_browser.save_screenshot(str(ARTIFACTS / "storefront-pinned.png"))
