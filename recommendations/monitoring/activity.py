@@ -40,6 +40,11 @@ class Activity:
     def total(self) -> int:
         return sum(s.total for s in self.series)
 
+    def last(self, minutes: int) -> Activity:
+        """The newest ``minutes`` of this activity (the last hour of a day), without a query."""
+        series = [Series(s.kind, s.counts[-minutes:]) for s in self.series]
+        return Activity(self.minutes[-minutes:], [s for s in series if s.total])
+
 
 def events_per_minute(span: timedelta, now: datetime | None = None) -> Activity:
     """Every minute of the last ``span`` with its events per kind (kinds without events left
