@@ -17,6 +17,7 @@ Errors
     recommendations.E034  A SCHEDULES entry is neither {"every": seconds} nor {"crontab": "m h d M w"}.
     recommendations.E035  DEFAULT_LIMIT is greater than MAX_LIMIT.
     recommendations.E036  ARTIFACT_STORAGE names no alias of settings.STORAGES.
+    recommendations.E037  RISK_REVIEW_SCORE is greater than RISK_BLOCK_SCORE.
 Warnings
     recommendations.W001  REDIS_URL is set but Redis does not answer (events fall back to the database).
     recommendations.W002  The default catalogue adapter is used without PRODUCT_MODEL.
@@ -52,6 +53,7 @@ EMPTY_NAME = "recommendations.E033"
 BAD_SCHEDULE = "recommendations.E034"
 LIMITS_INVERTED = "recommendations.E035"
 UNKNOWN_STORAGE = "recommendations.E036"
+RISK_LEVELS_INVERTED = "recommendations.E037"
 
 Problem = tuple[str, str, str]  # (check id, message, hint)
 
@@ -299,6 +301,8 @@ RULES: dict[str, Rule] = {
     "ARTIFACT_DIR": Rule((str, PathLike), nullable=True),
     "KEEP_VERSIONS": Rule(INT, nullable=True, ge=0),
     "SCHEDULES": Rule((dict,), keys=NAME, check=_schedule_problems),
+    "RISK_REVIEW_SCORE": Rule(INT, ge=1, le=100),
+    "RISK_BLOCK_SCORE": Rule(INT, ge=1, le=100),
 }
 
 
@@ -353,6 +357,19 @@ def _cross_key_problems(values: dict[str, Any]) -> list[Problem]:
                 LIMITS_INVERTED,
                 f"RECOMMENDATIONS['DEFAULT_LIMIT'] ({default}) is greater than MAX_LIMIT ({most}).",
                 "Requests without a limit would get more items than any request may ask for.",
+            )
+        )
+    review, block = values["RISK_REVIEW_SCORE"], values["RISK_BLOCK_SCORE"]
+    if (
+        all(isinstance(v, int) and not isinstance(v, bool) for v in (review, block))
+        and review > block
+    ):
+        problems.append(
+            (
+                RISK_LEVELS_INVERTED,
+                f"RECOMMENDATIONS['RISK_REVIEW_SCORE'] ({review}) is greater than "
+                f"RISK_BLOCK_SCORE ({block}).",
+                "Orders would be held without ever being put up for review first.",
             )
         )
     alias = values["ARTIFACT_STORAGE"]

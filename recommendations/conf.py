@@ -143,7 +143,15 @@ DEFAULTS: dict[str, Any] = {
         "recommendations.train_incremental": {"every": 300},
         "recommendations.train_full": {"crontab": "30 3 * * *"},
         "recommendations.cleanup_events": {"crontab": "0 4 * * *"},
+        "recommendations.update_segments": {"every": 30},
+        "recommendations.rebuild_segments": {"every": 3600},
+        "recommendations.score_visitors": {"every": 60},
+        "recommendations.train_anomaly_model": {"crontab": "45 3 * * *"},
     },
+    # Risk scores (0-100) from which an order or visitor is put up for review, and from which
+    # an order is held ("block"); below RISK_REVIEW_SCORE it is allowed.
+    "RISK_REVIEW_SCORE": 50,
+    "RISK_BLOCK_SCORE": 80,
 }
 
 _IMPORT_STRINGS = {"CATALOG_ADAPTER"}
@@ -218,6 +226,8 @@ class AppSettings:
     ARTIFACT_DIR: str | PathLike[str] | None
     KEEP_VERSIONS: int | None
     SCHEDULES: dict[str, dict[str, Any]]
+    RISK_REVIEW_SCORE: int
+    RISK_BLOCK_SCORE: int
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] | None = None

@@ -11,12 +11,14 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from .catalog import get_catalog
+from .fraud.attempts import record_attempt
 from .models import Event, EventKind, VisitorLink
 from .signals import (
     cart_item_added,
     cart_item_removed,
     model_promoted,
     order_placed,
+    payment_failed,
     training_state_saved,
 )
 from .suppression import suppressed_user_keys
@@ -48,10 +50,26 @@ def record_purchases(
     order_id: Any,
     lines: list[tuple[str, int, Decimal]],
     user: Any = None,
+    email: str = "",
+    shipping_address: str = "",
+    card_fingerprint: str = "",
+    total: Decimal | None = None,
     **kwargs: Any,
 ) -> None:
-    """One purchase event per order line, delivered after the order's transaction commits."""
+    """One purchase event per order line, delivered after the order's transaction commits, and
+    the order's checkout attempt for fraud scoring (written in the same commit)."""
     user_id = user.pk if user is not None else None
+    attempt = {
+        "approved": True,
+        "order_id": str(order_id),
+        "user_id": user_id,
+        "visitor_id": _known_visitor(request),
+        "email": email,
+        "shipping_address": shipping_address,
+        "card_fingerprint": card_fingerprint,
+        "amount": total if total is not None else sum(Decimal(q) * p for _, q, p in lines),
+    }
+    transaction.on_commit(lambda: record_attempt(**attempt), robust=True)
     records: list[EventRecord] = []
     for item_id, quantity, unit_price in lines:
         context = {
@@ -79,6 +97,38 @@ def record_purchases(
         if record is not None:
             records.append(record)
     emit(records)
+
+
+@receiver(payment_failed, dispatch_uid="recommendations.payment_failed")
+def record_failed_payment(
+    sender: Any,
+    request: HttpRequest | None,
+    user: Any = None,
+    email: str = "",
+    shipping_address: str = "",
+    card_fingerprint: str = "",
+    amount: Decimal | None = None,
+    **kwargs: Any,
+) -> None:
+    """A refused payment, stored at once. Send it outside any transaction the refusal rolls back
+    (else the attempt is rolled back with it)."""
+    record_attempt(
+        approved=False,
+        user_id=user.pk if user is not None else None,
+        visitor_id=_known_visitor(request),
+        email=email,
+        shipping_address=shipping_address,
+        card_fingerprint=card_fingerprint,
+        amount=amount,
+    )
+
+
+def _known_visitor(request: HttpRequest | None) -> str:
+    """The request's visitor id when the visitor may be tracked, else ""."""
+    if request is None:
+        return ""
+    identity = identity_for(request)
+    return identity.visitor_id if identity.allowed else ""
 
 
 @receiver(user_logged_in, dispatch_uid="recommendations.stitch_visitor")

@@ -5,3 +5,10 @@ class ShopConfig(AppConfig):
     name = "shop"
     verbose_name = "Demo store"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from recommendations.signals import order_held
+
+        from .checkout import hold_order
+
+        order_held.connect(hold_order, dispatch_uid="shop.hold_order")

@@ -86,12 +86,11 @@ class ShopCatalog(ModelCatalog):
         return tuple(str(pk) for pk in (session.get(SESSION_KEY) or {}))
 
     def excluded_orders(self) -> set[str]:
-        """Cancelled and refunded orders: the customer did not keep what they bought, so those
-        purchases say little about taste. Purchase events carry the order's pk as ``context["order"]``."""
-        return {
-            str(pk)
-            for pk in Order.objects.filter(status__in=Order.NOT_KEPT).values_list("pk", flat=True)
-        }
+        """Cancelled and refunded orders (the customer did not keep what they bought, so those
+        purchases say little about taste), besides the app's own (orders confirmed as fraud).
+        Purchase events carry the order's pk as ``context["order"]``."""
+        kept_out = Order.objects.filter(status__in=Order.NOT_KEPT).values_list("pk", flat=True)
+        return super().excluded_orders() | {str(pk) for pk in kept_out}
 
     def to_info(self, obj: Product) -> ItemInfo:
         return ItemInfo(

@@ -17,7 +17,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from recommendations.catalog import items_changed
-from recommendations.signals import order_placed
+from recommendations.fraud.attempts import fingerprint_card
+from recommendations.signals import order_placed, payment_failed
 
 from . import payments
 from .cart import Cart
@@ -29,15 +30,42 @@ class CheckoutError(Exception):
 
 
 class PaymentDeclined(CheckoutError):
-    pass
+    def __init__(self, message: str, *, amount: Decimal | None = None) -> None:
+        super().__init__(message)
+        self.amount = amount
 
 
 def new_order_number() -> str:
     return f"W{timezone.now():%y%m%d}-{secrets.token_hex(4).upper()}"
 
 
-def place_order(request: HttpRequest, cart: Cart, *, email: str, card_number: str) -> Order:
-    """Charge the card and record the order; raises :class:`CheckoutError` and changes nothing."""
+def place_order(
+    request: HttpRequest, cart: Cart, *, email: str, card_number: str, shipping_address: str = ""
+) -> Order:
+    """Charge the card and record the order; raises :class:`CheckoutError` and changes nothing.
+
+    A refused payment is reported (``payment_failed``) after the transaction is rolled back, so
+    that fraud's velocity rules see it."""
+    try:
+        return _place_order(
+            request, cart, email=email, card_number=card_number, shipping_address=shipping_address
+        )
+    except PaymentDeclined as declined:
+        payment_failed.send(
+            sender=Order,
+            request=request,
+            user=request.user if request.user.is_authenticated else None,
+            email=email,
+            shipping_address=shipping_address,
+            card_fingerprint=fingerprint_card(card_number),
+            amount=declined.amount,
+        )
+        raise
+
+
+def _place_order(
+    request: HttpRequest, cart: Cart, *, email: str, card_number: str, shipping_address: str
+) -> Order:
     wanted = {line.product.pk: line.quantity for line in cart.lines()}
     if not wanted:
         raise CheckoutError("Your cart is empty.")
@@ -57,11 +85,12 @@ def place_order(request: HttpRequest, cart: Cart, *, email: str, card_number: st
         )
         result = payments.charge(card_number, total)
         if not result.approved:
-            raise PaymentDeclined(result.message)
+            raise PaymentDeclined(result.message, amount=total)
         order = Order.objects.create(
             number=new_order_number(),
             user=user,
             email=email,
+            shipping_address=shipping_address,
             status=Order.Status.PAID,
             total=total,
         )
@@ -81,6 +110,16 @@ def place_order(request: HttpRequest, cart: Cart, *, email: str, card_number: st
             order_id=order.pk,
             user=user,
             lines=[(str(pk), qty, products[pk].price) for pk, qty in wanted.items()],
+            email=email,
+            shipping_address=shipping_address,
+            card_fingerprint=fingerprint_card(card_number),
+            total=total,
         )
     cart.clear()
     return order
+
+
+def hold_order(sender: object, order_id: object, **kwargs: object) -> None:
+    """Receiver of the app's ``order_held``: mark the order so that it is not shipped before
+    staff have reviewed it (connected in ``ShopConfig.ready``). The customer sees no change."""
+    Order.objects.filter(pk=order_id).update(held_for_review=True)

@@ -28,6 +28,10 @@ _EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{2})\s*$")
 
 class CheckoutForm(forms.Form):
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    shipping_address = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"autocomplete": "street-address", "rows": 3}),
+    )
     name = forms.CharField(
         label="Name on card",
         max_length=100,

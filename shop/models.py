@@ -92,7 +92,12 @@ class Order(models.Model):
         help_text="Empty for guest checkouts and imported guest invoices.",
     )
     email = models.EmailField(blank=True)
+    shipping_address = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PAID)
+    held_for_review = models.BooleanField(
+        default=False,
+        help_text="Set when the risk score blocks the order: do not ship before it is reviewed.",
+    )
     total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     created = models.DateTimeField(default=timezone.now)
 

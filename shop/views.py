@@ -158,6 +158,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 request,
                 cart,
                 email=form.cleaned_data["email"],
+                shipping_address=form.cleaned_data["shipping_address"],
                 card_number=form.cleaned_data["card_number"],
             )
         except CheckoutError as error:

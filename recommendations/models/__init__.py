@@ -2,6 +2,26 @@
 
 from .events import Dashboard, Event, EventKind, VisitorLink
 from .experiments import Experiment, ExperimentVariant, VariantKind
+from .fraud import (
+    CheckoutAttempt,
+    DecisionReason,
+    ReviewStatus,
+    RiskAssessment,
+    RiskLevel,
+    RiskRule,
+    RiskRuleCode,
+    RiskSubject,
+)
+from .marketing import (
+    Campaign,
+    CampaignContent,
+    ConditionKind,
+    MatchMode,
+    Segment,
+    SegmentCondition,
+    SegmentDailyCount,
+    SegmentMember,
+)
 from .merchandising import Rule
 from .privacy import ErasureRequest, Suppression
 from .quarantine import QuarantineCount, QuarantinedVisitor, QuarantineReason
@@ -9,18 +29,34 @@ from .registry import ModelVersion, TrainingRun
 from .serving import PrecomputedList
 
 __all__ = [
+    "Campaign",
+    "CampaignContent",
+    "CheckoutAttempt",
+    "ConditionKind",
     "Dashboard",
+    "DecisionReason",
     "ErasureRequest",
     "Event",
     "EventKind",
     "Experiment",
     "ExperimentVariant",
+    "MatchMode",
     "ModelVersion",
     "PrecomputedList",
     "QuarantineCount",
     "QuarantineReason",
     "QuarantinedVisitor",
+    "ReviewStatus",
+    "RiskAssessment",
+    "RiskLevel",
+    "RiskRule",
+    "RiskRuleCode",
+    "RiskSubject",
     "Rule",
+    "Segment",
+    "SegmentCondition",
+    "SegmentDailyCount",
+    "SegmentMember",
     "Suppression",
     "TrainingRun",
     "VariantKind",

@@ -219,7 +219,7 @@ class Consumer:
                 live.update(self.redis, new)
             except redis.RedisError:
                 logger.exception("Live state not updated for %d event(s)", len(new))
-            events_stored.send(sender=Consumer, count=len(new))
+            events_stored.send(sender=Consumer, count=len(new), records=new)
 
     def _store_alone(self, msg_id: bytes, records: list[EventRecord], batch: list[Message]) -> None:
         try:

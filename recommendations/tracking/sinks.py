@@ -74,7 +74,7 @@ def deliver(records: list[EventRecord]) -> Outcome:
         event_dropped.send(sender=Outcome, count=len(records), reason="storage unavailable")
         return Outcome.DROPPED
     if new:
-        events_stored.send(sender=Outcome, count=len(new))
+        events_stored.send(sender=Outcome, count=len(new), records=new)
     return Outcome.STORED
 
 

@@ -155,6 +155,12 @@ def test_e036_unknown_storage_alias(settings):
     assert "default" in error.hint
 
 
+def test_e037_review_score_above_block_score(settings):
+    (error,) = with_values(settings, RISK_REVIEW_SCORE=90, RISK_BLOCK_SCORE=60)
+    assert error.id == "recommendations.E037"
+    assert "RISK_REVIEW_SCORE" in error.msg
+
+
 def test_keys_with_their_own_check_are_not_reported_twice(settings):
     """TRACKED_VIEWS and PRODUCT_FIELDS are reported by E004/E005 only."""
     assert with_values(settings, TRACKED_VIEWS=["shop:product_detail"], PRODUCT_FIELDS=1) == []

@@ -63,6 +63,7 @@ def test_an_item_sold_out_at_checkout_disappears_from_lists(catalogue):
     client.post(reverse("shop:cart_add", kwargs={"pk": kitchen[3].pk}), {"quantity": 5})
     checkout = {
         "email": "a@example.com",
+        "shipping_address": "2 Low Road, York",
         "name": "A",
         "card_number": "4242424242424242",
         "expiry": "12/39",

@@ -9,6 +9,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from recommendations.fraud.attempts import fingerprint_card
+from recommendations.models import CheckoutAttempt
 from recommendations.signals import order_placed
 from shop.models import Order
 
@@ -16,7 +18,13 @@ from .factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-CARD = {"email": "ann@example.com", "name": "Ann Buyer", "expiry": "12/39", "cvc": "123"}
+CARD = {
+    "email": "ann@example.com",
+    "shipping_address": "1 High Street, Leeds",
+    "name": "Ann Buyer",
+    "expiry": "12/39",
+    "cvc": "123",
+}
 APPROVED = "4242 4242 4242 4242"
 DECLINED = "4000 0000 0000 0002"
 
@@ -85,6 +93,30 @@ def test_declined_card_creates_no_order_and_keeps_stock(client, orders_placed):
     assert teapot.stock == 5
     assert orders_placed == []
     assert client.get(reverse("shop:cart")).context["cart_count"] == 2
+
+
+def test_each_payment_attempt_is_recorded_for_fraud_scoring(
+    client, django_capture_on_commit_callbacks
+):
+    """A refused card and the paid order after it are two checkout attempts: the card known only
+    by its fingerprint, the address normalised, the refusal kept although the order rolled back."""
+    teapot = ProductFactory(price=Decimal("12.50"), stock=5)
+    fill_cart(client, (teapot, 2))
+    address = {"shipping_address": "1 High  Street,\nLEEDS"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("shop:checkout"), {**CARD, **address, "card_number": DECLINED})
+        client.post(reverse("shop:checkout"), {**CARD, **address, "card_number": APPROVED})
+
+    failed, paid = CheckoutAttempt.objects.order_by("pk")
+    order = Order.objects.get()
+    assert (failed.approved, failed.order_id, failed.amount) == (False, "", Decimal("25.00"))
+    assert (paid.approved, paid.order_id, paid.amount) == (True, str(order.pk), Decimal("25.00"))
+    assert paid.card_fingerprint == fingerprint_card(APPROVED) != failed.card_fingerprint
+    assert "4242424242424242" not in paid.card_fingerprint
+    assert failed.address == paid.address == "1 high street leeds"
+    assert paid.email == "ann@example.com" and paid.visitor_id == failed.visitor_id != ""
+    assert order.shipping_address == "1 High  Street,\nLEEDS"
 
 
 def test_logged_in_checkout_belongs_to_the_user(client):

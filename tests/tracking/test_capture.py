@@ -16,7 +16,13 @@ from .conftest import product_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CARD = {"email": "ann@example.com", "name": "Ann Buyer", "expiry": "12/39", "cvc": "123"}
+CARD = {
+    "email": "ann@example.com",
+    "shipping_address": "1 High Street, Leeds",
+    "name": "Ann Buyer",
+    "expiry": "12/39",
+    "cvc": "123",
+}
 
 
 def kinds() -> list[tuple[int, str]]:

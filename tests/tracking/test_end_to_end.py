@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(tran
 
 CHECKOUT = {
     "email": "ann@example.com",
+    "shipping_address": "1 High Street, Leeds",
     "name": "Ann Buyer",
     "card_number": "4242 4242 4242 4242",
     "expiry": "12/39",
