@@ -1,6 +1,8 @@
-"""The person's rows in the app's tables: events, visitor links, quarantine flags, lists.
+"""The person's rows in the app's tables: events, visitor links, quarantine flags, lists,
+checkout attempts, risk assessments and segment memberships.
 
-Events, links and flags are the person's own rows. Precomputed lists have a database table in
+Events, links, flags, attempts, assessments and memberships are the person's own rows (an
+order's attempt and assessment are the person's when the order is one of theirs). Precomputed lists have a database table in
 embedded mode only (services mode keeps them in Redis, see :mod:`.live_state`); the person's are
 ``user:<id>``. Suppression and erase-request rows hold keyed hashes only and stay.
 """
@@ -13,9 +15,13 @@ from django.db import transaction
 from django.db.models import Q
 
 from recommendations.models import (
+    CheckoutAttempt,
     Event,
     PrecomputedList,
     QuarantinedVisitor,
+    RiskAssessment,
+    RiskSubject,
+    SegmentMember,
     VisitorLink,
 )
 
@@ -29,6 +35,22 @@ def _links(subject: Subject) -> Q:
     if subject.user_id is None:
         return visitors
     return Q(user_id=subject.user_id) | (visitors & Q(user_id__isnull=True))
+
+
+def _attempts(subject: Subject) -> Q:
+    return _links(subject) | Q(order_id__in=list(subject.order_ids))
+
+
+def _assessments(subject: Subject) -> Q:
+    """Assessments of the person as a visitor (their user keys) and of their orders."""
+    found = Q(subject=RiskSubject.VISITOR, key__in=sorted(subject.training_keys)) | Q(
+        subject=RiskSubject.ORDER, key__in=list(subject.order_ids)
+    )
+    return found | Q(user_id=subject.user_id) if subject.user_id is not None else found
+
+
+def _memberships(subject: Subject) -> Q:
+    return Q(member__in=sorted(subject.training_keys))
 
 
 def export_rows(subject: Subject) -> dict[str, Any]:
@@ -65,6 +87,43 @@ def export_rows(subject: Subject) -> dict[str, Any]:
             row.key: {"items": row.items, "model_version": row.model_version}
             for row in PrecomputedList.objects.filter(key__in=subject.list_keys)
         },
+        "checkout_attempts": [
+            {
+                "created": attempt.created.isoformat(),
+                "order_id": attempt.order_id,
+                "approved": attempt.approved,
+                "email": attempt.email,
+                "shipping_address": attempt.address,
+                "card_fingerprint": attempt.card_fingerprint,
+                "amount": str(attempt.amount) if attempt.amount is not None else None,
+            }
+            for attempt in CheckoutAttempt.objects.filter(_attempts(subject)).order_by("created")
+        ],
+        "risk_assessments": [
+            {
+                "subject": row.subject,
+                "key": row.key,
+                "score": row.score,
+                "level": row.level,
+                "reasons": row.reasons,
+                "status": row.status,
+                "decision_reason": row.decision_reason,
+                "note": row.note,
+                "scored_at": row.scored_at.isoformat(),
+            }
+            for row in RiskAssessment.objects.filter(_assessments(subject)).order_by("pk")
+        ],
+        "segments": [
+            {
+                "segment": row.segment.name,
+                "member": row.member,
+                "entered_at": row.entered_at.isoformat(),
+                "reasons": row.reasons,
+            }
+            for row in SegmentMember.objects.filter(_memberships(subject)).select_related(
+                "segment"
+            )
+        ],
     }
 
 
@@ -78,6 +137,9 @@ def purge_rows(subject: Subject) -> dict[str, int]:
             "precomputed_lists_db": PrecomputedList.objects.filter(
                 key__in=subject.list_keys
             ).delete()[0],
+            "checkout_attempts": CheckoutAttempt.objects.filter(_attempts(subject)).delete()[0],
+            "risk_assessments": RiskAssessment.objects.filter(_assessments(subject)).delete()[0],
+            "segments": SegmentMember.objects.filter(_memberships(subject)).delete()[0],
         }
     return counts
 
@@ -93,4 +155,10 @@ def find_rows(subject: Subject) -> list[str]:
         found.append("quarantine flags")
     if PrecomputedList.objects.filter(key__in=subject.list_keys).exists():
         found.append("precomputed lists (database)")
+    if CheckoutAttempt.objects.filter(_attempts(subject)).exists():
+        found.append("checkout attempts")
+    if RiskAssessment.objects.filter(_assessments(subject)).exists():
+        found.append("risk assessments")
+    if SegmentMember.objects.filter(_memberships(subject)).exists():
+        found.append("segment memberships")
     return found

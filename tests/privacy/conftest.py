@@ -141,10 +141,44 @@ def person(products: list[Product], drain: Any) -> Person:
         signed_in.get(product_url(products[1]))
         post_events(signed_in, ("add_to_cart", str(products[1].pk)), ("click", str(products[2].pk)))
     QuarantinedVisitor.objects.create(visitor_id=flagged, user=user)
+    _checkout_and_marketing_rows(user, visitor)
     drain()
     make_events(visitors=3)
     linked = list(VisitorLink.objects.filter(user=user).values_list("visitor_id", flat=True))
     return Person(user=user, visitor=visitor, flagged=flagged, products=products, linked=linked)
+
+
+def _checkout_and_marketing_rows(user: Any, visitor: str) -> None:
+    """A refused payment, its risk assessment, a visitor assessment and a segment membership."""
+    from django.utils import timezone
+
+    from recommendations.fraud.attempts import record_attempt
+    from recommendations.models import RiskAssessment, Segment, SegmentMember
+
+    now = timezone.now()
+    record_attempt(
+        approved=False,
+        user_id=user.pk,
+        visitor_id=visitor,
+        email="erin@example.com",
+        shipping_address="3 Erin Lane",
+        card_fingerprint="f" * 32,
+        amount=Decimal("20.00"),
+    )
+    RiskAssessment.objects.create(
+        subject="visitor",
+        key=f"v:{visitor}",
+        visitor_id=visitor,
+        score=60,
+        level="review",
+        reasons=[{"rule": "failed_payments", "points": 60, "detail": "erin@example.com"}],
+        status="open",
+        scored_at=now,
+    )
+    segment = Segment.objects.create(key="lapsed", name="Lapsed buyers")
+    SegmentMember.objects.create(
+        segment=segment, member=str(user.pk), user=user, entered_at=now, reasons=["3 orders"]
+    )
 
 
 def others_browse(products: list[Product], drain: Any) -> str:

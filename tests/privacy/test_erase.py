@@ -14,9 +14,12 @@ from django.db.models import Q
 from recommendations import redis_client
 from recommendations.conf import app_settings
 from recommendations.models import (
+    CheckoutAttempt,
     ErasureRequest,
     Event,
     EventKind,
+    RiskAssessment,
+    SegmentMember,
     Suppression,
     TrainingRun,
     VisitorLink,
@@ -109,6 +112,9 @@ def test_after_an_erase_no_store_names_the_person(
     assert person.visitor in person.linked
     assert {flag["visitor_id"] for flag in document["quarantine"]} == {person.flagged}
     assert f"user:{PERSON}" in document["precomputed_lists"]
+    assert [a["email"] for a in document["checkout_attempts"]] == ["erin@example.com"]
+    assert [a["key"] for a in document["risk_assessments"]] == [f"v:{person.visitor}"]
+    assert [m["segment"] for m in document["segments"]] == ["Lapsed buyers"]
     assert any(str(PERSON) in state["users"] for state in document["training_states"])
     if services:
         assert document["recent_items"][f"user:{PERSON}"]
@@ -125,6 +131,8 @@ def test_after_an_erase_no_store_names_the_person(
     assert artifact_references(person) == []
     assert not Event.objects.filter(_persons_events(person)).exists()
     assert not VisitorLink.objects.filter(user_id=PERSON).exists()
+    assert not CheckoutAttempt.objects.filter(email="erin@example.com").exists()
+    assert not RiskAssessment.objects.exists() and not SegmentMember.objects.exists()
     assert Suppression.objects.count() >= 3  # the user and each visitor, as hashes only
     # Every rewritten file still loads, and the other users are still in them.
     assert list(artifact_files())
@@ -189,6 +197,8 @@ def test_tracking_refuses_them_afterwards(person, drain):
     drain()
     assert Event.objects.count() == before
     assert not VisitorLink.objects.filter(user_id=PERSON).exists()
+    assert not CheckoutAttempt.objects.filter(email="erin@example.com").exists()
+    assert not RiskAssessment.objects.exists() and not SegmentMember.objects.exists()
     assert redis_references(person.patterns()) == []
     # Somebody else is still tracked.
     others_browse(person.products, drain)
