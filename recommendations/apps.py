@@ -15,6 +15,11 @@ class RecommendationsConfig(AppConfig):
         post_migrate.connect(
             install_after_migrate, sender=self, dispatch_uid="recommendations.schedules"
         )
+        from .fraud.rules import install_after_migrate as install_risk_rules
+
+        post_migrate.connect(
+            install_risk_rules, sender=self, dispatch_uid="recommendations.risk_rules"
+        )
         self._watch_products()
 
     def _watch_products(self) -> None:

@@ -17,6 +17,8 @@ change          called by                                       other processes 
                 commit)
 ``experiments`` an experiment or variant saved or deleted        ``experiments.live``'s
                                                                 five-second expiry
+``campaigns``   a campaign saved or deleted (or its segments     ``marketing.campaigns.live``'s
+                changed)                                        five-second expiry
 ``settings``    Django's ``setting_changed`` (tests, reloads)    -- (settings are per process)
 ==============  ==============================================  ==================================
 
@@ -39,6 +41,7 @@ class Change(StrEnum):
     RULES = "rules"
     MODELS = "models"
     EXPERIMENTS = "experiments"
+    CAMPAIGNS = "campaigns"
 
 
 _lock = threading.Lock()

@@ -27,7 +27,7 @@ from django.http import HttpRequest
 
 from . import caches, redis_client
 from .conf import app_settings
-from .policies import automated_reason, consent_allows, flagged_user_keys
+from .policies import automated_reason, consent_allows, excluded_order_ids, flagged_user_keys
 
 logger = logging.getLogger("recommendations.catalog")
 
@@ -489,14 +489,17 @@ class ModelCatalog:
 
     def excluded_users(self) -> set[str]:
         """User keys whose behaviour must not train models (``"42"`` for user 42,
-        ``"v:<visitor id>"`` for a visitor). Default: visitors flagged for request bursts.
-        Asked at every training run, so removing a flag brings the user back."""
+        ``"v:<visitor id>"`` for a visitor). Default: visitors flagged for request bursts, and
+        the people behind risk assessments staff confirmed (bots, fake accounts, fraudulent
+        orders; see :func:`recommendations.policies.confirmed_user_keys`). Asked at every
+        training run and trending refresh, so removing a flag brings the user back."""
         return flagged_user_keys()
 
     def excluded_orders(self) -> set[str]:
         """Order ids (as text, as purchase events carry them in ``context["order"]``) whose
-        purchases must not count: refunded or cancelled orders. Default: none."""
-        return set()
+        purchases must not count: refunded or cancelled orders. Default: orders confirmed as
+        fraud and the orders of people confirmed as fraud or bots; a store adds its refunds."""
+        return excluded_order_ids()
 
     def all_items(self) -> Iterable[ItemInfo]:
         """Every product, for training features. Iterates in chunks."""

@@ -1,5 +1,5 @@
-"""Default answers of the catalogue adapter's policy hooks: consent, automated user agents and
-flagged visitors.
+"""Default answers of the catalogue adapter's policy hooks: consent, automated user agents,
+flagged visitors and confirmed fraud.
 
 They live below the adapter (they read settings, headers and one model), so that
 :class:`~recommendations.catalog.ModelCatalog` can answer with them and tracking can ask the
@@ -12,9 +12,19 @@ from __future__ import annotations
 from functools import lru_cache
 
 from crawlerdetect import CrawlerDetect
+from django.db.models import Q
 from django.http import HttpRequest
 
 from recommendations.conf import app_settings
+from recommendations.models import (
+    CheckoutAttempt,
+    DecisionReason,
+    Event,
+    EventKind,
+    ReviewStatus,
+    RiskAssessment,
+    RiskSubject,
+)
 from recommendations.models.quarantine import QuarantinedVisitor, QuarantineReason
 
 #: Only this much of a user agent is examined, so a huge header cannot make matching slow.
@@ -78,11 +88,66 @@ def agent_reason(user_agent: str, client_hints: str = "") -> str | None:
 
 
 def flagged_user_keys() -> set[str]:
-    """Training's user keys of visitors flagged for bursts: ``"v:<visitor>"``, and
-    ``"<user id>"`` when one was signed in."""
+    """Training's user keys whose behaviour must not train: visitors flagged for bursts, and
+    people staff confirmed as fraud or bots (:func:`confirmed_user_keys`). ``"v:<visitor>"``,
+    and ``"<user id>"`` when one was signed in."""
     keys: set[str] = set()
     for visitor_id, user_id in QuarantinedVisitor.objects.values_list("visitor_id", "user_id"):
         keys.add(f"v:{visitor_id}")
         if user_id is not None:
             keys.add(str(user_id))
+    return keys | confirmed_user_keys()
+
+
+def confirmed_user_keys() -> set[str]:
+    """People behind assessments staff confirmed: a confirmed visitor (a bot, a fake account),
+    and whoever placed a confirmed order (the account and the browser), except for a stolen
+    card or account, whose holder is a victim: then only the order is left out."""
+    keys: set[str] = set()
+    confirmed = RiskAssessment.objects.filter(status=ReviewStatus.CONFIRMED)
+    people = confirmed.filter(subject=RiskSubject.VISITOR).values_list(
+        "key", "user_id", "visitor_id"
+    )
+    orders = (
+        confirmed.filter(subject=RiskSubject.ORDER)
+        .exclude(decision_reason=DecisionReason.STOLEN_CARD)
+        .values_list("user_id", "visitor_id")
+    )
+    for key, user_id, visitor_id in people:
+        keys.add(key)
+        keys |= _person_keys(user_id, visitor_id)
+    for user_id, visitor_id in orders:
+        keys |= _person_keys(user_id, visitor_id)
     return keys
+
+
+def _person_keys(user_id: int | None, visitor_id: str) -> set[str]:
+    keys = {f"v:{visitor_id}"} if visitor_id else set()
+    return keys | ({str(user_id)} if user_id is not None else set())
+
+
+def excluded_order_ids() -> set[str]:
+    """Order ids (as text) whose purchases must not train: orders staff confirmed as fraud,
+    and every order of the people confirmed (:func:`confirmed_user_keys`), so that fake
+    accounts' baskets do not make bought-together pairs (baskets carry no user)."""
+    orders = set(
+        RiskAssessment.objects.filter(
+            subject=RiskSubject.ORDER, status=ReviewStatus.CONFIRMED
+        ).values_list("key", flat=True)
+    )
+    people = confirmed_user_keys()
+    users = sorted(int(key) for key in people if key.isdigit())
+    visitors = sorted(key[2:] for key in people if key.startswith("v:"))
+    for start in range(0, max(len(users), len(visitors)), 500):
+        some_users, some_visitors = users[start : start + 500], visitors[start : start + 500]
+        attempts = CheckoutAttempt.objects.filter(approved=True).exclude(order_id="")
+        orders |= set(
+            attempts.filter(
+                Q(user_id__in=some_users) | Q(visitor_id__in=some_visitors)
+            ).values_list("order_id", flat=True)
+        )
+        lines = Event.objects.filter(kind=EventKind.PURCHASE).filter(
+            Q(user_id__in=some_users) | Q(visitor_id__in=some_visitors, user__isnull=True)
+        )
+        orders |= {str(order) for order in lines.values_list("context__order", flat=True) if order}
+    return orders

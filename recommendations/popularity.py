@@ -11,11 +11,24 @@ import logging
 import math
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Case, Count, FloatField, Max, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncHour
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    FloatField,
+    Max,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, TruncHour
 
 from recommendations import caches as caches_registry
 from recommendations import redis_client
@@ -128,6 +141,38 @@ def _clear() -> None:
 caches_registry.register("popularity", _clear)
 
 
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """Whose events and which orders must not make an item popular: what the adapter excludes
+    from training (confirmed fraud and bots, burst visitors, refunds), so that fake accounts
+    cannot push an item into trending either."""
+
+    users: frozenset[int]
+    visitors: frozenset[str]
+    orders: frozenset[str]
+
+    @classmethod
+    def asked(cls) -> LeftOut:
+        catalog = get_catalog()
+        keys = catalog.excluded_users()
+        return cls(
+            users=frozenset(int(key) for key in keys if key.isdigit()),
+            visitors=frozenset(key[2:] for key in keys if key.startswith("v:")),
+            orders=frozenset(str(order) for order in catalog.excluded_orders()),
+        )
+
+    def exclude_from(self, events: QuerySet[Event]) -> QuerySet[Event]:
+        if self.users:
+            events = events.exclude(user_id__in=sorted(self.users))
+        if self.visitors:
+            events = events.exclude(visitor_id__in=sorted(self.visitors), user__isnull=True)
+        if self.orders:
+            events = events.alias(order=Cast(KT("context__order"), CharField())).exclude(
+                kind=EventKind.PURCHASE, order__in=sorted(self.orders)
+            )
+        return events
+
+
 def _popularity_query(*, decay: bool, size: int) -> RankedList:
     weights = {
         int(EventKind.from_name(name)): weight
@@ -135,6 +180,8 @@ def _popularity_query(*, decay: bool, size: int) -> RankedList:
     }
     events = Event.objects.filter(kind__in=list(weights)).exclude(item_id="")
     newest = events.aggregate(newest=Max("ts"))["newest"]
+    left_out = LeftOut.asked()
+    events = left_out.exclude_from(events)
     if newest is None:
         return []
     window_days = app_settings.POPULARITY_WINDOW_DAYS
@@ -148,7 +195,7 @@ def _popularity_query(*, decay: bool, size: int) -> RankedList:
         rows = window.values("item_id").annotate(score=Sum(weight)).order_by("-score")[:size]
         return [(row["item_id"], float(row["score"])) for row in rows]
     if connection.vendor == "postgresql":
-        return _decayed_in_postgresql(weights, newest, window_days, size)
+        return _decayed_in_postgresql(weights, newest, window_days, size, left_out)
     return _decayed_in_python(window, weights, newest, size)
 
 
@@ -173,7 +220,11 @@ def _decayed_in_python(
 
 
 def _decayed_in_postgresql(
-    weights: dict[int, float], newest: datetime, window_days: float, size: int
+    weights: dict[int, float],
+    newest: datetime,
+    window_days: float,
+    size: int,
+    left_out: LeftOut | None = None,
 ) -> RankedList:
     """The decayed ranking summed by PostgreSQL itself: the same formula as the hourly loop
     (age to the middle of the hour), without sending every (item, kind, hour) row to Python,
@@ -188,13 +239,19 @@ def _decayed_in_postgresql(
         ) AS score
         FROM {Event._meta.db_table}
         WHERE kind IN ({", ".join("%s" for _ in weights)}) AND item_id <> '' AND ts >= %s
+            AND (user_id IS NULL OR NOT user_id = ANY(%s))
+            AND NOT (user_id IS NULL AND visitor_id = ANY(%s))
+            AND NOT (kind = %s AND COALESCE(context ->> 'order', '') = ANY(%s))
         GROUP BY item_id
         ORDER BY score DESC, item_id
         LIMIT %s
     """
-    params: list[float | int | datetime] = [value for pair in weights.items() for value in pair]
+    params: list[Any] = [value for pair in weights.items() for value in pair]
     params += [newest, float(app_settings.TRENDING_HALF_LIFE), *weights]
-    params += [newest - timedelta(days=window_days), size]
+    params += [newest - timedelta(days=window_days)]
+    left_out = left_out or LeftOut(frozenset(), frozenset(), frozenset())
+    params += [sorted(left_out.users), sorted(left_out.visitors), int(EventKind.PURCHASE)]
+    params += [sorted(left_out.orders), size]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(str(item_id), float(score)) for item_id, score in cursor.fetchall()]

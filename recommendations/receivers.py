@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -16,17 +17,20 @@ from .models import Event, EventKind, VisitorLink
 from .signals import (
     cart_item_added,
     cart_item_removed,
+    events_stored,
     model_promoted,
     order_placed,
     payment_failed,
     training_state_saved,
 )
 from .suppression import suppressed_user_keys
-from .tasks import precompute_lists, refresh_content_neighbours
+from .tasks import precompute_lists, refresh_content_neighbours, score_orders
 from .tracking.api import build_record, track
 from .tracking.identity import cross_site_reason, identity_for
 from .tracking.records import EventRecord
 from .tracking.sinks import emit
+
+logger = logging.getLogger("recommendations.fraud")
 
 
 @receiver(cart_item_added, dispatch_uid="recommendations.cart_item_added")
@@ -59,7 +63,7 @@ def record_purchases(
     """One purchase event per order line, delivered after the order's transaction commits, and
     the order's checkout attempt for fraud scoring (written in the same commit)."""
     user_id = user.pk if user is not None else None
-    attempt = {
+    attempt: dict[str, Any] = {
         "approved": True,
         "order_id": str(order_id),
         "user_id": user_id,
@@ -129,6 +133,26 @@ def _known_visitor(request: HttpRequest | None) -> str:
         return ""
     identity = identity_for(request)
     return identity.visitor_id if identity.allowed else ""
+
+
+@receiver(events_stored, dispatch_uid="recommendations.score_stored_orders")
+def score_stored_orders(sender: Any, records: list[EventRecord], **kwargs: Any) -> None:
+    """Queue risk scoring of the orders whose purchase events were just stored: off the request
+    path (the ingest consumer's process; eager in embedded mode). Scoring that fails is logged,
+    never lets the events' storing fail."""
+    started: dict[str, float] = {}
+    for record in records:
+        order = record.context.get("order") if record.kind == EventKind.PURCHASE else None
+        if order is None or order == "":
+            continue
+        key = str(order)
+        started[key] = min(started.get(key, record.ts.timestamp()), record.ts.timestamp())
+    if not started:
+        return
+    try:
+        score_orders.delay(sorted(started), min(started.values()))
+    except Exception:
+        logger.exception("Risk scoring of %d order(s) could not be queued", len(started))
 
 
 @receiver(user_logged_in, dispatch_uid="recommendations.stitch_visitor")

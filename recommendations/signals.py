@@ -61,6 +61,11 @@ Sent by the app
 ``order_held(sender, order_id, assessment)``
     An order scored at or above ``RISK_BLOCK_SCORE``: hold its fulfilment until staff have
     reviewed it. The app never acts on the customer; the store decides what holding means.
+
+``risk_reviewed(sender, assessment)``
+    Staff confirmed or dismissed ``assessment`` (its ``status``, ``decision_reason``, ``note``,
+    ``reviewed_by`` and ``reviewed_at`` say how), sent once the decision is committed. A store
+    that holds orders releases a dismissed one here.
 """
 
 from django.dispatch import Signal
@@ -78,3 +83,4 @@ segment_entered = Signal()
 segment_left = Signal()
 risk_flagged = Signal()
 order_held = Signal()
+risk_reviewed = Signal()

@@ -143,3 +143,53 @@ def refresh_content_neighbours(item_ids: list[str]) -> int:
     from .precompute import refresh_content_neighbours as refresh
 
     return refresh(item_ids)
+
+
+@shared_task(name="recommendations.update_segments", ignore_result=True, time_limit=600, **RELIABLE)
+def update_segments() -> dict[str, object]:
+    """Bring segment memberships up to now from the events and time thresholds since each was
+    last computed (beat: every 30 seconds); a segment never computed is rebuilt."""
+    from .marketing.segments import update_segments as update
+
+    return update().as_dict()
+
+
+@shared_task(
+    name="recommendations.rebuild_segments", ignore_result=True, time_limit=3000, **RELIABLE
+)
+def rebuild_segments(segment_ids: list[int] | None = None) -> dict[str, object]:
+    """Recompute every member of the segments (all of them when ``segment_ids`` is None; beat:
+    hourly), correcting what the frequent update cannot see."""
+    from .marketing.segments import rebuild_segments as rebuild
+
+    return rebuild(segment_ids).as_dict()
+
+
+@shared_task(name="recommendations.score_orders", ignore_result=True, time_limit=120, **RELIABLE)
+def score_orders(order_ids: list[str], since: float | None = None) -> dict[str, int]:
+    """Risk scores of the orders (queued when their purchase events are stored; eager in
+    embedded mode). ``since``: Unix time before which their events need not be looked for."""
+    from datetime import UTC, datetime
+
+    from .fraud.orders import score_orders as score
+
+    start = datetime.fromtimestamp(since, tz=UTC) if since is not None else None
+    return score([str(order_id) for order_id in order_ids], since=start)
+
+
+@shared_task(name="recommendations.score_visitors", ignore_result=True, time_limit=300, **RELIABLE)
+def score_visitors() -> dict[str, int]:
+    """Risk scores of the visitors active since the previous run (beat: every minute)."""
+    from .fraud.visitors import score_active_visitors
+
+    return score_active_visitors()
+
+
+@shared_task(
+    name="recommendations.train_anomaly_model", ignore_result=True, time_limit=1800, **RELIABLE
+)
+def train_anomaly_model() -> dict:
+    """Fit the visitors' anomaly model on recent behaviour (beat: nightly)."""
+    from .fraud.anomaly import train_model
+
+    return train_model()

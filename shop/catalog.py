@@ -92,6 +92,12 @@ class ShopCatalog(ModelCatalog):
         kept_out = Order.objects.filter(status__in=Order.NOT_KEPT).values_list("pk", flat=True)
         return super().excluded_orders() | {str(pk) for pk in kept_out}
 
+    def order_labels(self, order_ids: Iterable[str]) -> dict[str, str]:
+        """Order numbers by pk (as text), for the app's fraud review queue."""
+        pks = [int(i) for i in order_ids if i.isascii() and i.isdecimal() and len(i) <= 18]
+        rows = Order.objects.filter(pk__in=pks).values_list("pk", "number")
+        return {str(pk): number for pk, number in rows}
+
     def to_info(self, obj: Product) -> ItemInfo:
         return ItemInfo(
             item_id=str(obj.pk),

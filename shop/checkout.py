@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from recommendations.catalog import items_changed
 from recommendations.fraud.attempts import fingerprint_card
+from recommendations.models import ReviewStatus, RiskAssessment, RiskSubject
 from recommendations.signals import order_placed, payment_failed
 
 from . import payments
@@ -123,3 +124,12 @@ def hold_order(sender: object, order_id: object, **kwargs: object) -> None:
     """Receiver of the app's ``order_held``: mark the order so that it is not shipped before
     staff have reviewed it (connected in ``ShopConfig.ready``). The customer sees no change."""
     Order.objects.filter(pk=order_id).update(held_for_review=True)
+
+
+def release_reviewed_order(sender: object, assessment: RiskAssessment, **kwargs: object) -> None:
+    """Receiver of the app's ``risk_reviewed``: an order staff dismissed may ship; a confirmed
+    one stays held (what to do with it is the store's call, made by a person)."""
+    if assessment.subject != RiskSubject.ORDER or assessment.status != ReviewStatus.DISMISSED:
+        return
+    if assessment.key.isascii() and assessment.key.isdecimal():
+        Order.objects.filter(pk=int(assessment.key)).update(held_for_review=False)

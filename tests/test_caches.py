@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def test_every_cache_is_registered_with_what_makes_it_stale():
     import recommendations.experiments.live
+    import recommendations.marketing.campaigns.selection
     import recommendations.popularity
     import recommendations.registry
     import recommendations.serving.rendering
@@ -33,6 +34,9 @@ def test_every_cache_is_registered_with_what_makes_it_stale():
         "merchandising rules": {Change.RULES, Change.SETTINGS},
         "running experiments": {Change.EXPERIMENTS, Change.SETTINGS},
         "experiment exposures": {Change.EXPERIMENTS, Change.SETTINGS},
+        "active campaigns": {Change.CAMPAIGNS, Change.SETTINGS},
+        "campaign exposures": {Change.CAMPAIGNS, Change.SETTINGS},
+        "campaign frequency counters": {Change.CAMPAIGNS, Change.SETTINGS},
         "visitor cookie verdicts": {Change.SETTINGS},
         "popularity": {Change.SETTINGS},
         "privacy suppressions": {Change.SETTINGS},

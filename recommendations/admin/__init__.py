@@ -1,10 +1,13 @@
 """Django admin for the app: one module per area."""
 
 from . import (  # noqa: F401  (registers the ModelAdmins)
+    campaigns,
     events,
     experiments,
+    fraud,
     merchandising,
     privacy,
     quarantine,
     registry,
+    segments,
 )

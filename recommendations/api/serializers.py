@@ -95,7 +95,8 @@ class BeaconEventSerializer(serializers.Serializer):
         allow_null=True,
         min_length=1,
         max_length=64,
-        help_text="The store's product key; required for every kind except search.",
+        help_text="The store's product key; required for every kind except search, and except "
+        "the impressions and clicks of a campaign's banner (a `campaign.` token in the context).",
     )
     value = serializers.FloatField(
         required=False, allow_null=True, help_text="A rating's stars, 1 to 5."

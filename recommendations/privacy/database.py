@@ -120,9 +120,7 @@ def export_rows(subject: Subject) -> dict[str, Any]:
                 "entered_at": row.entered_at.isoformat(),
                 "reasons": row.reasons,
             }
-            for row in SegmentMember.objects.filter(_memberships(subject)).select_related(
-                "segment"
-            )
+            for row in SegmentMember.objects.filter(_memberships(subject)).select_related("segment")
         ],
     }
 

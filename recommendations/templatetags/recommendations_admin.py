@@ -1,5 +1,5 @@
 """Filters for the app's admin pages: rates as percentages, amounts in the store's currency,
-items by name."""
+items by name; and the fraud badge that tells staff what waits in the review queue."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 from django import template
 
 from recommendations.conf import app_settings
+from recommendations.fraud.review import open_counts
+from recommendations.models import ReviewStatus
 
 register = template.Library()
 
@@ -44,3 +46,21 @@ def rule_name(rule_id: int | None, names: dict[int, str] | None) -> str:
     if rule_id is None:
         return "—"
     return (names or {}).get(rule_id) or f"rule #{rule_id} (deleted)"
+
+
+@register.inclusion_tag("admin/recommendations/riskassessment/_badge.html", takes_context=True)
+def fraud_badge(context: dict[str, Any]) -> dict[str, Any]:
+    """Held orders and open reviews, linking to the queue, for staff who may see the queue."""
+    # Imported here, not at the top: every template engine loads this library at start-up,
+    # and a project without django.contrib.admin must still be able to render its pages.
+    from recommendations.admin.fraud import held_url, queue_url
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm("recommendations.view_riskassessment"):
+        return {"counts": None}
+    return {
+        "counts": open_counts(),
+        "held_url": held_url(),
+        "open_url": queue_url(status=ReviewStatus.OPEN),
+    }

@@ -86,6 +86,10 @@ CLOCK_SKEW_FLAG = timedelta(seconds=1)
 #: ``sent_at`` must be below this (milliseconds; the year 5138): beyond is not a clock reading.
 SENT_AT_MAX = 10**14
 ENVELOPE_FIELDS = frozenset({"events", "sent_at"})
+#: Tokens of campaigns (``marketing.campaigns.tokens``) start so. A banner has no product: its
+#: impressions and clicks come without ``item_id`` and are credited to the campaign.
+CAMPAIGN_TOKEN_PREFIX = "campaign."
+_ITEMLESS_KINDS = frozenset({"impression", "click"})
 
 
 @dataclass(frozen=True)
@@ -145,10 +149,18 @@ class BeaconEvent(BaseModel):
             raise ValueError("must include a timezone (ISO 8601 with Z or an offset)")
         return ts
 
+    def _campaign_banner(self) -> bool:
+        token = self.context.get("token")
+        return (
+            self.kind in _ITEMLESS_KINDS
+            and isinstance(token, str)
+            and token.startswith(CAMPAIGN_TOKEN_PREFIX)
+        )
+
     def rule_errors(self, index: int) -> list[BeaconError]:
         """Rules that tie fields to the kind; reported against the field they concern."""
         errors = []
-        if self.kind != "search" and self.item_id is None:
+        if self.kind != "search" and self.item_id is None and not self._campaign_banner():
             errors.append(BeaconError("item_id", f"required for kind {self.kind!r}", index))
         if self.kind == "rating" and (self.value is None or not 1 <= self.value <= 5):
             errors.append(BeaconError("value", "a rating must be a number from 1 to 5", index))

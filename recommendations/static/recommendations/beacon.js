@@ -40,7 +40,8 @@
 
   function track(kind, itemId, context, value) {
     var event = { event_id: uuid(), kind: kind, ts: new Date().toISOString(), context: context || {} };
-    if (itemId !== undefined && itemId !== null) event.item_id = String(itemId);
+    // A campaign's banner has no product (data-rec-item=""): its events carry only the token.
+    if (itemId !== undefined && itemId !== null && itemId !== "") event.item_id = String(itemId);
     if (value !== undefined && value !== null) event.value = value;
     queue.push(event);
     schedule(queue.length >= maxBatch ? 0 : undefined);
