@@ -501,6 +501,11 @@ class ModelCatalog:
         fraud and the orders of people confirmed as fraud or bots; a store adds its refunds."""
         return excluded_order_ids()
 
+    def order_labels(self, order_ids: Iterable[str]) -> dict[str, str]:
+        """The store's names of orders (its order numbers) by order id as text, for the risk
+        review queue. Default: none, and orders are shown by id."""
+        return {}
+
     def all_items(self) -> Iterable[ItemInfo]:
         """Every product, for training features. Iterates in chunks."""
         products = self.get_queryset()

@@ -93,7 +93,7 @@ class ShopCatalog(ModelCatalog):
         return super().excluded_orders() | {str(pk) for pk in kept_out}
 
     def order_labels(self, order_ids: Iterable[str]) -> dict[str, str]:
-        """Order numbers by pk (as text), for the app's fraud review queue."""
+        """Order numbers by pk (as text), for the risk review queue."""
         pks = [int(i) for i in order_ids if i.isascii() and i.isdecimal() and len(i) <= 18]
         rows = Order.objects.filter(pk__in=pks).values_list("pk", "number")
         return {str(pk): number for pk, number in rows}

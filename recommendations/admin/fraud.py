@@ -82,13 +82,9 @@ class DecisionForm(forms.Form):
 
 
 def order_labels(order_ids: Iterable[str]) -> dict[str, str]:
-    """The store's names of orders (its order numbers), when the catalogue adapter has an
-    ``order_labels(ids)`` hook; else none, and orders are shown by id."""
-    hook = getattr(get_catalog(), "order_labels", None)
+    """The store's names of orders (the catalogue adapter's ``order_labels``)."""
     ids = [order_id for order_id in order_ids if order_id]
-    if not callable(hook) or not ids:
-        return {}
-    return {str(k): str(v) for k, v in (hook(ids) or {}).items()}
+    return {str(k): str(v) for k, v in get_catalog().order_labels(ids).items()} if ids else {}
 
 
 def order_emails(order_ids: Iterable[str]) -> dict[str, str]:

@@ -48,6 +48,8 @@ class OrderVerdict:
                 "rule": str(rule.code),
                 "points": rule.weight if points is None else points,
                 "detail": detail,
+                "threshold": rule.threshold,
+                "window_minutes": rule.window_minutes,
             }
         )
 

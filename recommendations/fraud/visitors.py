@@ -64,6 +64,8 @@ def judge_visitor(
                     "points": points,
                     "detail": f"{activity.views} product views in {_minutes(activity)}: "
                     + ", ".join(signals),
+                    "threshold": rule.threshold,
+                    "window_minutes": rule.window_minutes,
                 }
             )
     rule = rules.get(RiskRuleCode.ANOMALY)
@@ -75,6 +77,7 @@ def judge_visitor(
                     "rule": str(rule.code),
                     "points": rule.weight,
                     "detail": f"anomaly score {score:.2f} (ordinary visitors score about 0.5)",
+                    "threshold": rule.threshold,
                 }
             )
     return reasons

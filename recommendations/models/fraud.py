@@ -126,8 +126,9 @@ class RiskAssessment(models.Model):
     """The current risk score of one order or one visitor, and the review decision on it.
 
     ``key`` is the order id as text for an order, the training user key (``"42"`` or
-    ``"v:<visitor id>"``) for a visitor. ``reasons`` lists the rules that tripped:
-    ``[{"rule": code, "points": n, "detail": "..."}]``.
+    ``"v:<visitor id>"``) for a visitor. ``reasons`` lists the rules that tripped, with the
+    settings they were compared with (the numbers behind the decision):
+    ``[{"rule": code, "points": n, "detail": "...", "threshold": t, "window_minutes": m}]``.
     """
 
     subject = models.CharField(max_length=10, choices=RiskSubject.choices)

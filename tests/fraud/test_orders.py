@@ -70,6 +70,9 @@ def test_card_testing_is_blocked_and_the_order_held(sent, django_capture_on_comm
     details = " / ".join(reason["detail"] for reason in assessment.reasons)
     assert "6 failed payments in 60 minutes from cardtest-" in details
     assert "7 different cards in 24 hours" in details
+    # The decision keeps the numbers it compared: each reason names its rule's settings then.
+    failed = next(r for r in assessment.reasons if r["rule"] == "failed_payments")
+    assert (failed["threshold"], failed["window_minutes"]) == (3, 60)
     assert assessment.score == sum(reason["points"] for reason in assessment.reasons)
     assert Order.objects.get(pk=order_id).held_for_review
     assert sent == {"flagged": [order_id], "held": [order_id]}

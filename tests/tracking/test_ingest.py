@@ -175,7 +175,20 @@ def test_the_app_tasks_are_acknowledged_late_and_bounded():
         for name, task in current_app.tasks.items()
         if name.startswith("recommendations.")
     }
-    assert len(app_tasks) == 7
+    assert sorted(app_tasks) == [
+        "recommendations.cleanup_events",
+        "recommendations.ingest_pending",
+        "recommendations.precompute_lists",
+        "recommendations.rebuild_segments",
+        "recommendations.refresh_content_neighbours",
+        "recommendations.refresh_trending",
+        "recommendations.score_orders",
+        "recommendations.score_visitors",
+        "recommendations.train_anomaly_model",
+        "recommendations.train_full",
+        "recommendations.train_incremental",
+        "recommendations.update_segments",
+    ]
     for name, task in app_tasks.items():
         assert task.acks_late and task.reject_on_worker_lost, name
         assert task.time_limit and task.time_limit < 3600, name
