@@ -29,7 +29,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from recommendations.models import EventKind
+from recommendations.marketing.segments import rebuild_segments
+from recommendations.models import (
+    Campaign,
+    CampaignContent,
+    ConditionKind,
+    EventKind,
+    Segment,
+    SegmentCondition,
+)
 from recommendations.tracking.records import EventRecord
 from recommendations.tracking.store import insert_events
 
@@ -77,6 +85,8 @@ class SeedReport:
     order_lines: int = 0
     events_generated: int = 0
     events_stored: int = 0
+    segments: int = 0
+    segment_members: int = 0
 
 
 @dataclass(slots=True)
@@ -136,7 +146,41 @@ def seed_demo_store(options: SeedOptions, progress: Progress = no_progress) -> S
         batches = list(chunked(events, EVENT_BATCH))
         for batch in progress(batches, "Storing events"):
             report.events_stored += len(insert_events(batch))
+        ensure_marketing(report)
+    report.segment_members = rebuild_segments(now=end).entered
     return report
+
+
+#: The demo's segments, one per kind of question a marketer asks first, and the campaign
+#: that welcomes lapsed buyers back: what an empty admin could not show.
+DEMO_SEGMENTS = (
+    ("cart-abandoners", "Cart abandoners", [{"kind": ConditionKind.CART_ABANDONED, "hours": 24, "days": 7}]),
+    ("lapsed-buyers", "Lapsed buyers", [{"kind": ConditionKind.LAPSED_BUYER, "orders": 2, "days": 10}]),
+    ("big-spenders", "Big spenders", [{"kind": ConditionKind.HIGH_VALUE, "percent": 10, "days": 28}]),
+)  # fmt: skip
+
+
+def ensure_marketing(report: SeedReport) -> None:
+    """The demo segments and a banner campaign for lapsed buyers, when missing."""
+    for key, name, conditions in DEMO_SEGMENTS:
+        segment, created = Segment.objects.get_or_create(key=key, defaults={"name": name})
+        if created:
+            for fields in conditions:
+                SegmentCondition.objects.create(segment=segment, **fields)
+            report.segments += 1
+    campaign, created = Campaign.objects.get_or_create(
+        key="welcome-back",
+        defaults={
+            "name": "Welcome back",
+            "content": CampaignContent.BANNER,
+            "headline": "We missed you: 10 % off your next order",
+            "link_url": "/",
+            "coupon_code": "WELCOME10",
+            "starts_at": timezone.now(),
+        },
+    )
+    if created:
+        campaign.segments.add(Segment.objects.get(key="lapsed-buyers"))
 
 
 def ensure_categories(report: SeedReport) -> dict[str, Category]:

@@ -45,6 +45,19 @@ def test_seed_creates_store_customers_orders_and_events():
         assert purchase.visitor_id == f"seed-{purchase.user.pk}" and order.user == purchase.user
 
 
+def test_seed_gives_marketers_segments_with_members_and_a_campaign():
+    from recommendations.models import Campaign, Segment
+
+    call_command("shop_seed_demo", **SMALL)
+    segments = {segment.key: segment for segment in Segment.objects.all()}
+    assert set(segments) == {"cart-abandoners", "lapsed-buyers", "big-spenders"}
+    assert all(segment.computed_at is not None for segment in segments.values())
+    assert segments["big-spenders"].members.count() > 0
+    assert segments["cart-abandoners"].members.count() > 0
+    campaign = Campaign.objects.get(key="welcome-back")
+    assert list(campaign.segments.all()) == [segments["lapsed-buyers"]]
+
+
 def test_seed_is_deterministic_and_rerunning_adds_nothing():
     call_command("shop_seed_demo", **SMALL)
     first = snapshot()

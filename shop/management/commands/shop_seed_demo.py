@@ -55,6 +55,7 @@ class Command(BaseCommand):
                 f"Seeded in {time.monotonic() - started:.1f}s: {report.categories} categories, "
                 f"{report.products} products, {report.customers} customers, {report.orders} orders "
                 f"({report.order_lines} lines), {report.events_stored} new events "
-                f"of {report.events_generated} generated."
+                f"of {report.events_generated} generated, {report.segments} segments "
+                f"({report.segment_members} members)."
             )
         )
