@@ -1,8 +1,11 @@
-"""ALS and EASE fit time on the GPU against the CPU, on a synthetic 20M-interaction matrix.
+"""ALS, EASE and sequential-model fit time on the GPU against the CPU, on synthetic data.
 
 Command:  .venv/bin/python bench/gpu_speed.py [--interactions 20000000] [--threads N]
 Data:     synthetic binary users x items matrix with power-law item popularity and user activity
           (1M users x 100k items for ALS; EASE on the 20k most popular items, its CPU limit).
+          The sequential model (SASRec, 64 dims, 2 blocks, 50 items) is timed per training epoch
+          on 20k users x 5k items, 1M cells with random times (bf16 autocast on CUDA, float32 on
+          the CPU; the second epoch's time, the first warms up).
           Without CUDA everything is scaled down 20x and only the CPU is timed, and the output
           says so.
 
@@ -18,13 +21,16 @@ import argparse
 import json
 import time
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 from _common import print_header, print_table, synthetic_matrix
 
-from recommendations.engine.models import ALS, EASE
+from recommendations.engine.models import ALS, EASE, SASRec
 
 FULL_INTERACTIONS, USERS_PER_INTERACTION, ITEMS, EASE_ITEMS = 20_000_000, 1 / 20, 100_000, 20_000
 SCALE_WITHOUT_CUDA = 20
+SEQ_USERS, SEQ_ITEMS, SEQ_CELLS = 20_000, 5_000, 1_000_000
 
 
 def main() -> None:
@@ -47,11 +53,21 @@ def main() -> None:
         f"{ease_items} most popular items ({ease_matrix.nnz} cells)",
     )
 
+    sequences = synthetic_matrix(SEQ_USERS // scale, SEQ_ITEMS, SEQ_CELLS // scale)
+    sequence_times = sp.csr_matrix(
+        (np.random.default_rng(0).random(sequences.nnz), sequences.indices, sequences.indptr),
+        shape=sequences.shape,
+    )
+    print(
+        f"sequential model: synthetic {sequences.shape[0]} users x {sequences.shape[1]} items, "
+        f"{sequences.nnz} cells, random times\n"
+    )
     devices = ["cpu", "cuda"] if cuda else ["cpu"]
     if cuda:
         small = synthetic_matrix(2_000, 500, 20_000)
         ALS(factors=64, iterations=1, device="cuda").fit(small)
         EASE(device="cuda").fit(small)
+        SASRec(epochs=1, device="cuda").fit(small)
         torch.cuda.synchronize()
 
     timings: dict[str, float] = {}
@@ -71,6 +87,8 @@ def main() -> None:
         if device == "cuda":
             torch.cuda.synchronize()
         timings[f"ease_{device}_s"] = time.perf_counter() - started
+        model = SASRec(epochs=2, device=device).fit(sequences, sequence_times)
+        timings[f"sasrec_epoch_{device}_s"] = model.epoch_s[-1]
 
     rows = [
         [
@@ -82,6 +100,7 @@ def main() -> None:
         for model, key in (
             ("ALS (64 factors, 15 iterations)", "als"),
             (f"EASE ({ease_items} items)", "ease"),
+            ("SASRec, one epoch (64 dims, 2 blocks, 50 items)", "sasrec_epoch"),
         )
     ]
     print_table(["model", "CPU s", "GPU s", "speed-up"], rows)
@@ -96,6 +115,11 @@ def main() -> None:
                 if cuda
                 else None,
                 "ease_speedup": round(timings["ease_cpu_s"] / timings["ease_cuda_s"], 2)
+                if cuda
+                else None,
+                "sasrec_epoch_speedup": round(
+                    timings["sasrec_epoch_cpu_s"] / timings["sasrec_epoch_cuda_s"], 2
+                )
                 if cuda
                 else None,
             }

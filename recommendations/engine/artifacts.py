@@ -1,13 +1,15 @@
 """Trained models as plain arrays, and numpy-only scoring for web processes.
 
 A web worker must never import torch: it loads an artifact (one ``.npz`` file holding arrays and a
-small JSON header) and scores with numpy. Three kinds cover every model:
+small JSON header) and scores with numpy. Four kinds cover every model:
 
 * ``scores``: one score per item (popularity, trending);
 * ``neighbours``: an item x item table in CSR form, ``indptr``/``indices``/``data``, each row an
   item's top neighbours (item-kNN, bought-together, EASE, content, hybrid);
 * ``factors``: ALS item factors and the Gram matrix ``YᵀY + λI``, enough to fold in any user from
-  their history in well under a millisecond.
+  their history in well under a millisecond;
+* ``sequence``: the sequential model's weights, run by the numpy encoder in
+  :mod:`~recommendations.engine.sequential_numpy` over a visitor's recent items in order.
 
 This module imports numpy only; keep it that way.
 """
@@ -24,7 +26,7 @@ from typing import IO, Any
 import numpy as np
 
 FORMAT_VERSION = 1
-KINDS = ("scores", "neighbours", "factors")
+KINDS = ("scores", "neighbours", "factors", "sequence")
 _META_KEY = "__meta__"
 
 
@@ -85,6 +87,10 @@ def load_artifact(source: str | Path | IO[bytes] | bytes) -> Artifact:
 def load_scorer(source: Artifact | str | Path | IO[bytes] | bytes) -> Scorer:
     """A numpy scorer for an artifact (or a file holding one)."""
     artifact = source if isinstance(source, Artifact) else load_artifact(source)
+    if artifact.kind == "sequence":  # the sequential model's numpy encoder imports this module
+        from .sequential_numpy import SequenceScorer
+
+        return SequenceScorer(artifact)
     return _SCORERS[artifact.kind](artifact)
 
 

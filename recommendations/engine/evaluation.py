@@ -2,11 +2,13 @@
 
 Reference protocol (leave-last-out by time): every (user, item) pair counts once, stamped with its
 first time; each user with at least 3 items gives up the latest (ties broken by a seeded shuffle);
-all items are ranked, minus the user's training history. The alternative ``"time"`` protocol holds
-out everything after a global cut-off.
+all items are ranked, minus the user's training history. The stricter ``"last_basket"`` protocol
+holds out each user's whole latest basket (every item sharing their latest timestamp), so the
+held-out items' basket-mates are not in training either; users with a single basket stay in
+training only. The ``"time"`` protocol holds out everything after a global cut-off.
 
-The ``selected`` model is chosen on a validation split carved from the training part only; the
-held-out test items never influence the choice.
+The ``selected`` model is chosen on a validation split carved from the training part only, by the
+same protocol; the held-out test items never influence the choice.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from .datasets import parse_timestamp, read_interactions_csv
 from .metrics import coverage, intra_list_diversity, ranking_metrics
 from .models import Recommender
 from .selection import LIST_DEPTH, Candidate, fit_model, for_you_candidates, select_for_you
-from .splits import Split, leave_last_out, time_split
+from .splits import Split, split_by
 
-Protocol = Literal["leave_last_out", "time"]
+Protocol = Literal["leave_last_out", "last_basket", "time"]
 
 
 def evaluate_model(
@@ -71,21 +73,22 @@ def evaluate_interactions(
     :func:`~recommendations.engine.datasets.read_interactions_csv`) or a table with ``user``,
     ``item``, ``timestamp`` and optional ``weight`` columns (a dict of arrays, a DataFrame). Pairs
     are binary unless weights are given. ``features`` (rows aligned with the item index) adds
-    diversity@10.
+    diversity@10. ``protocol``: ``"leave_last_out"`` (the reference), ``"last_basket"`` or
+    ``"time"``; model selection validates on a split of the training part by the same protocol.
 
     Returns ``{"protocol": ..., "models": {name: {"hr@10", "recall@20", "ndcg@10", "fit_s",
     "coverage@10", "validation_ndcg@10", "params"}}, "selected": name}``. Each family is
     represented by its best configuration on validation, refitted on the whole training part.
     """
     interactions = data if isinstance(data, Interactions) else interactions_from(data)
-    if protocol == "leave_last_out":
-        split = leave_last_out(
-            interactions.matrix, interactions.times, min_items=min_items, seed=seed
-        )
-    elif protocol == "time":
-        split = time_split(interactions.matrix, interactions.times, test_fraction=test_fraction)
-    else:
-        raise ValueError(f"unknown protocol {protocol!r}; use 'leave_last_out' or 'time'")
+    split = split_by(
+        protocol,
+        interactions.matrix,
+        interactions.times,
+        min_items=min_items,
+        seed=seed,
+        test_fraction=test_fraction,
+    )
     if split.test.nnz == 0:
         raise ValueError("no user has enough interactions to hold one out")
 
@@ -94,6 +97,7 @@ def evaluate_interactions(
         split.train,
         split.train_times,
         candidates=candidates,
+        protocol=protocol,
         seed=seed,
         time_budget_s=time_budget_s,
         refit=False,

@@ -44,6 +44,54 @@ def leave_last_out(
     return _split("leave_last_out", matrix.shape, rows, cols, values, stamps, held)
 
 
+def last_basket(
+    matrix: sp.csr_matrix, times: sp.csr_matrix, *, min_items: int = 3, seed: int = 0
+) -> Split:
+    """Each user with at least ``min_items`` items over two baskets or more gives up their whole
+    latest basket: every item sharing their latest timestamp (an order, or a session stamped as
+    one), so none of the held-out items' basket-mates is left in training to give them away.
+
+    Users with a single basket (or fewer than ``min_items`` items) stay in training only. The
+    split is deterministic; ``seed`` is accepted for the same signature as :func:`leave_last_out`
+    and changes nothing, since a whole basket is held out there is no tie to break.
+    """
+    del seed
+    rows, cols, values, stamps = _cells(matrix, times)
+    n_users = matrix.shape[0]
+    latest = np.full(n_users, -np.inf)
+    np.maximum.at(latest, rows, stamps)
+    in_last = stamps == latest[rows]
+    earlier = np.bincount(rows[~in_last], minlength=n_users)
+    counts = np.bincount(rows, minlength=n_users)
+    eligible = (earlier > 0) & (counts >= min_items)
+    held = in_last & eligible[rows]
+    return _split("last_basket", matrix.shape, rows, cols, values, stamps, held)
+
+
+#: The protocols :func:`split_by` knows, the reference first.
+PROTOCOLS = ("leave_last_out", "last_basket", "time")
+
+
+def split_by(
+    protocol: str,
+    matrix: sp.csr_matrix,
+    times: sp.csr_matrix,
+    *,
+    min_items: int = 3,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+) -> Split:
+    """The split of ``protocol``: ``"leave_last_out"`` (the reference), ``"last_basket"``
+    (stricter: the whole latest basket) or ``"time"`` (a global cut-off)."""
+    if protocol == "leave_last_out":
+        return leave_last_out(matrix, times, min_items=min_items, seed=seed)
+    if protocol == "last_basket":
+        return last_basket(matrix, times, min_items=min_items, seed=seed)
+    if protocol == "time":
+        return time_split(matrix, times, test_fraction=test_fraction)
+    raise ValueError(f"unknown protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
+
+
 def time_split(
     matrix: sp.csr_matrix,
     times: sp.csr_matrix,

@@ -9,6 +9,7 @@ from .ease import EASE, CatalogueTooLarge
 from .itemknn import ItemKNN
 from .neighbours import NeighbourModel
 from .popularity import Popularity, Trending
+from .sequential import SASRec
 
 __all__ = [
     "ALS",
@@ -21,5 +22,6 @@ __all__ = [
     "NeighbourModel",
     "Popularity",
     "Recommender",
+    "SASRec",
     "Trending",
 ]

@@ -14,9 +14,10 @@ METRICS = ("hr@10", "recall@20", "ndcg@10", "fit_s")
 
 class Command(BaseCommand):
     help = (
-        "Hold out each user's latest item (or everything after a cut-off), fit every model "
-        "family on the rest and report HR@10, Recall@20 and NDCG@10. The selected model is "
-        "chosen on a validation split carved from the training part only."
+        "Hold out each user's latest item (or their whole latest basket, or everything after a "
+        "cut-off), fit every model family on the rest and report HR@10, Recall@20 and NDCG@10. "
+        "The selected model is chosen on a validation split carved from the training part only, "
+        "by the same protocol."
     )
     # With --interactions nothing of the store is needed, not even its database.
     requires_system_checks: list[str] = []
@@ -30,7 +31,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
         parser.add_argument(
-            "--protocol", choices=["leave_last_out", "time"], default="leave_last_out"
+            "--protocol",
+            choices=["leave_last_out", "last_basket", "time"],
+            default="leave_last_out",
+            help="leave_last_out (default, the reference): each user with 3+ items gives up "
+            "their latest one (ties by a seeded shuffle). last_basket (stricter): each user with "
+            "3+ items over 2+ baskets gives up their whole latest basket, every item sharing "
+            "their latest timestamp, so none of its basket-mates is trained on; users with one "
+            "basket stay in training only. time: everything after a global cut-off (the latest "
+            "20%% of pairs).",
         )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
