@@ -25,8 +25,16 @@ import torch
 from .data import EventLog, Interactions, MatrixConfig, build_interactions
 from .datasets import parse_timestamp, read_interactions_csv
 from .metrics import coverage, intra_list_diversity, ranking_metrics
-from .models import Recommender
-from .selection import LIST_DEPTH, Candidate, fit_model, for_you_candidates, select_for_you
+from .models import Blend, Recommender
+from .selection import (
+    LIST_DEPTH,
+    Candidate,
+    fit_model,
+    for_you_candidates,
+    select_blend,
+    select_for_you,
+    sequential_candidates,
+)
 from .splits import Split, split_by
 
 Protocol = Literal["leave_last_out", "last_basket", "time"]
@@ -65,6 +73,7 @@ def evaluate_interactions(
     features: sp.csr_matrix | None = None,
     time_budget_s: float = 300.0,
     device: str | torch.device = "auto",
+    sequential: bool = False,
 ) -> dict[str, Any]:
     """Evaluate every candidate family and say which one validation selects.
 
@@ -79,6 +88,9 @@ def evaluate_interactions(
     Returns ``{"protocol": ..., "models": {name: {"hr@10", "recall@20", "ndcg@10", "fit_s",
     "coverage@10", "validation_ndcg@10", "params"}}, "selected": name}``. Each family is
     represented by its best configuration on validation, refitted on the whole training part.
+    ``sequential`` adds the sequential model (``sasrec``) and its blend with EASE (``blend``, the
+    weight chosen on the same validation split); the blend is selected when its validation score
+    is the best.
     """
     interactions = data if isinstance(data, Interactions) else interactions_from(data)
     split = split_by(
@@ -92,7 +104,9 @@ def evaluate_interactions(
     if split.test.nnz == 0:
         raise ValueError("no user has enough interactions to hold one out")
 
-    candidates = candidates or for_you_candidates(split.train.shape[1], device)
+    candidates = list(candidates or for_you_candidates(split.train.shape[1], device))
+    if sequential:
+        candidates += sequential_candidates(split.train.shape[1], device)
     selection = select_for_you(
         split.train,
         split.train_times,
@@ -103,18 +117,44 @@ def evaluate_interactions(
         refit=False,
     )
     models: dict[str, dict[str, Any]] = {}
-    for name, trial in selection.best_per_family().items():
+    fitted: dict[str, Recommender] = {}
+    best = selection.best_per_family()
+    for name, trial in best.items():
         model = trial.fresh()
         started = time.perf_counter()
         fit_model(model, split.train, times=split.train_times)
         fit_s = time.perf_counter() - started
+        fitted[name] = model
         models[name] = {
             **evaluate_model(model, split, features=features),
             "fit_s": fit_s,
             "validation_ndcg@10": trial.metrics[selection.metric],
             "params": trial.params,
         }
-    return {"protocol": protocol, "models": models, "selected": selection.best.name}
+    selected = selection.best.name
+    if sequential and {"ease", "sasrec"} <= set(best):
+        started = time.perf_counter()
+        blended = select_blend(
+            split.train,
+            split.train_times,
+            Candidate("ease", best["ease"].fresh),
+            Candidate("sasrec", best["sasrec"].fresh),
+            protocol=protocol,
+            seed=seed,
+            refit=False,
+        )
+        weights = [1.0 - blended.weight, blended.weight]
+        blend = Blend([fitted["ease"], fitted["sasrec"]], weights).with_fitted(split.train)
+        score = blended.scores[blended.weight]
+        models["blend"] = {
+            **evaluate_model(blend, split, features=features),
+            "fit_s": time.perf_counter() - started,
+            "validation_ndcg@10": score,
+            "params": {"parts": ["ease", "sasrec"], "weights": weights},
+        }
+        if score > selection.best.metrics[selection.metric]:
+            selected = "blend"
+    return {"protocol": protocol, "models": models, "selected": selected}
 
 
 def interactions_from(data: Any, config: MatrixConfig | None = None) -> Interactions:

@@ -45,7 +45,9 @@ from .models import (
     SASRec,
     Trending,
 )
+from .models.blend import Blend
 from .models.ease import MAX_ITEMS, CatalogueTooLarge
+from .models.fitting import fit_model
 from .splits import leave_last_out, split_by
 
 SCENARIOS = ("for_you", "similar_item", "bought_together")
@@ -136,23 +138,6 @@ class Selection:
             if current is None or trial.metrics[self.metric] > current.metrics[self.metric]:
                 best[trial.name] = trial
         return best
-
-
-def fit_model(
-    model: Recommender,
-    matrix: sp.csr_matrix,
-    *,
-    times: sp.csr_matrix | None = None,
-    features: sp.csr_matrix | None = None,
-) -> Recommender:
-    """Fit any model, passing the extra inputs the ones that need them take."""
-    if isinstance(model, Trending):
-        return model.fit(matrix, times)
-    if isinstance(model, SASRec):
-        return model.fit(matrix, times, features)
-    if isinstance(model, ContentSimilarity | Hybrid):
-        return model.fit(matrix, features)
-    return model.fit(matrix)
 
 
 def for_you_candidates(
@@ -257,6 +242,56 @@ def select_for_you(
         time_budget_s,
     )
     return _finish("for_you", metric, trials, refit, matrix, times, None, scored)
+
+
+#: Weights of the second part tried by :func:`select_blend` (the first part gets the rest).
+BLEND_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+@dataclass
+class BlendSelection:
+    """The blend refitted on everything (or fitted on the validation part without ``refit``),
+    the weight of its second part, and each weight's validation score."""
+
+    model: Blend
+    weight: float
+    scores: dict[float, float]
+    metric: str
+
+
+def select_blend(
+    matrix: sp.csr_matrix,
+    times: sp.csr_matrix,
+    first: Candidate,
+    second: Candidate,
+    *,
+    features: sp.csr_matrix | None = None,
+    metric: str = "ndcg@10",
+    protocol: str = "leave_last_out",
+    seed: int = 0,
+    refit: bool = True,
+) -> BlendSelection:
+    """Blend two families (e.g. EASE and the sequential model): each is fitted once on the
+    validation split's training part, every weight of :data:`BLEND_WEIGHTS` is scored on its
+    held-out items, and the best weight (the smaller one on a tie) is kept. The test items of the
+    caller's split are never seen: ``matrix`` is already its training part."""
+    validation = split_by(protocol, matrix, times, seed=seed)
+    users = validation.users
+    relevant = validation.test[users]
+    parts = [first.make(), second.make()]
+    blend = Blend(parts, [1.0, 0.0]).fit(validation.train, validation.train_times, features)
+    scores: dict[float, float] = {}
+    for weight in BLEND_WEIGHTS:
+        blend.weights = [1.0 - weight, weight]
+        top = blend.recommend(users, n=LIST_DEPTH)[0]
+        scores[weight] = float(per_row_metrics(top, relevant)[metric].mean())
+    best = max(BLEND_WEIGHTS, key=lambda weight: (scores[weight], -weight))
+    if refit:
+        blend = Blend([first.make(), second.make()], [1.0 - best, best]).fit(
+            matrix, times, features
+        )
+    blend.weights = [1.0 - best, best]
+    return BlendSelection(model=blend, weight=best, scores=scores, metric=metric)
 
 
 def select_similar_item(
@@ -486,8 +521,10 @@ def _device_type(device: str | torch.device) -> str:
 
 
 __all__ = [
+    "BLEND_WEIGHTS",
     "FAMILIES",
     "SCENARIOS",
+    "BlendSelection",
     "Candidate",
     "Selection",
     "Trial",
@@ -496,6 +533,7 @@ __all__ = [
     "choose",
     "fit_model",
     "for_you_candidates",
+    "select_blend",
     "select_bought_together",
     "select_for_you",
     "select_similar_item",

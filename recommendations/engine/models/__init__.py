@@ -3,6 +3,7 @@ exports an :class:`~recommendations.engine.artifacts.Artifact` for torch-free se
 
 from .als import ALS
 from .base import Recommender
+from .blend import Blend
 from .bought_together import BoughtTogether
 from .content import ContentSimilarity, Hybrid
 from .ease import EASE, CatalogueTooLarge
@@ -14,6 +15,7 @@ from .sequential import SASRec
 __all__ = [
     "ALS",
     "EASE",
+    "Blend",
     "BoughtTogether",
     "CatalogueTooLarge",
     "ContentSimilarity",

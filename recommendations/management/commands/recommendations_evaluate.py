@@ -41,6 +41,12 @@ class Command(BaseCommand):
             "basket stay in training only. time: everything after a global cut-off (the latest "
             "20%% of pairs).",
         )
+        parser.add_argument(
+            "--sequential",
+            action="store_true",
+            help="Also the sequential model (sasrec) and its blend with EASE (blend), the "
+            "blend's weight chosen on the validation split; takes minutes on a CPU.",
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
             "--time-budget",
@@ -59,6 +65,7 @@ class Command(BaseCommand):
                 protocol=options["protocol"],
                 seed=options["seed"],
                 time_budget_s=options["time_budget"],
+                sequential=options["sequential"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
