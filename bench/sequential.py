@@ -1,7 +1,7 @@
 """Sequential model (SASRec with full-softmax cross-entropy) on Online Retail: does order help?
 
 Command:  .venv/bin/python bench/sequential.py [--seed 0] [--epochs N] [--device auto]
-          [--content] [--blend] [--no-controls]
+          [--content] [--blend] [--no-controls] [--protocol last_basket]
 Data:     UCI Online Retail (../shared/data/online_retail/online_retail.csv.gz), reference protocol
           (bench/_common.load_reference): each (customer, item) pair once at its first time;
           leave-last-out by time (ties by a seeded shuffle) for customers with >= 3 items; all
@@ -32,6 +32,7 @@ from recommendations.engine.evaluation import evaluate_model
 from recommendations.engine.features import item_features
 from recommendations.engine.models import EASE, Blend, Popularity, SASRec
 from recommendations.engine.selection import Candidate, select_blend, select_for_you
+from recommendations.engine.splits import split_by
 
 EASE_GRID = (500.0, 250.0, 150.0, 50.0, 25.0)
 GOAL_FIT_S = 120.0
@@ -45,6 +46,12 @@ def main() -> None:
     parser.add_argument("--content", action="store_true", help="also fit with item features")
     parser.add_argument("--blend", action="store_true", help="also the EASE + sequential blend")
     parser.add_argument(
+        "--protocol",
+        choices=["leave_last_out", "last_basket"],
+        default="leave_last_out",
+        help="the reference split, or each customer's whole latest basket held out",
+    )
+    parser.add_argument(
         "--no-controls", action="store_true", help="skip the two shuffled-order controls"
     )
     args = parser.parse_args()
@@ -52,9 +59,13 @@ def main() -> None:
 
     reference = load_reference(RETAIL_PATH, seed=args.seed)
     split = reference.split
+    if args.protocol != "leave_last_out":
+        interactions = reference.interactions
+        split = split_by(args.protocol, interactions.matrix, interactions.times, seed=args.seed)
     n_users, n_items = reference.interactions.shape
     print_header(
-        "Sequential model vs EASE and a shuffled-order control, Online Retail reference protocol",
+        "Sequential model vs EASE and a shuffled-order control, Online Retail, "
+        f"protocol {args.protocol}",
         f"{CITATION} {n_users} customers x {n_items} items, "
         f"{reference.interactions.matrix.nnz} pairs; {len(split.users)} held-out customers",
     )
@@ -122,6 +133,7 @@ def main() -> None:
                 Candidate("ease", partial(EASE, regularization=lam, device=args.device))
                 for lam in EASE_GRID
             ],
+            protocol=args.protocol,
             seed=args.seed,
             refit=False,
         )
@@ -132,6 +144,7 @@ def main() -> None:
             Candidate("ease", partial(EASE, regularization=val_lam, device=args.device)),
             Candidate("sasrec", partial(SASRec, **settings)),
             features=features,
+            protocol=args.protocol,
             seed=args.seed,
             refit=False,
         )
