@@ -8,8 +8,10 @@ Redis that is still hung. Long-running consumers use :func:`get_redis` with ``ti
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 import redis
@@ -18,6 +20,8 @@ from django.core.cache import BaseCache, caches
 from django.core.signals import setting_changed
 
 from .conf import app_settings
+
+logger = logging.getLogger("recommendations.redis")
 
 _lock = threading.Lock()
 _clients: dict[float | None, redis.Redis] = {}
@@ -149,3 +153,39 @@ def durability_problems(client: redis.Redis) -> list[str]:
             "stream among them"
         )
     return problems
+
+
+class SeenKeys:
+    """A bounded set of keys this process has seen, oldest forgotten first: where Redis cannot
+    remember something (embedded mode, an outage), the process remembers it for a while."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, key: str) -> bool:
+        """Whether ``key`` is new (and remember it)."""
+        with self._lock:
+            if key in self._seen:
+                return False
+            self._seen[key] = None
+            while len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+def first_time(key: str, seconds: int, local: SeenKeys) -> bool:
+    """Whether ``key`` is seen for the first time in ``seconds`` (``SET NX EX`` in Redis behind
+    the breaker), else in this process (``local``): how exposures are recorded once."""
+    if app_settings.services_mode and available():
+        try:
+            return bool(get_redis().set(key, b"1", nx=True, ex=seconds))
+        except redis.RedisError as exc:
+            mark_down()
+            logger.warning("Redis unavailable (%s); remembering %s in process", exc, key)
+    return local.add(key)

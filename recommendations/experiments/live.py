@@ -17,12 +17,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import redis
 from django.db import DatabaseError
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
@@ -124,29 +122,7 @@ class _Running:
 _running = _Running()
 
 
-class _LocalExposures:
-    """Experiment/visitor pairs this process has recorded, oldest forgotten first."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seen: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, key: str) -> bool:
-        """Whether ``key`` is new (and remember it)."""
-        with self._lock:
-            if key in self._seen:
-                return False
-            self._seen[key] = None
-            while len(self._seen) > LOCAL_EXPOSURES:
-                self._seen.popitem(last=False)
-            return True
-
-    def clear(self) -> None:
-        with self._lock:
-            self._seen.clear()
-
-
-_exposures = _LocalExposures()
+_exposures = redis_client.SeenKeys(LOCAL_EXPOSURES)
 
 
 def running_experiment(slot: str, now: datetime | None = None) -> LiveExperiment | None:
@@ -205,15 +181,7 @@ def record_exposure(
 
 def _first_exposure(experiment_id: int, visitor_id: str) -> bool:
     key = app_settings.key("experiments", "exposed", str(experiment_id), visitor_id)
-    if app_settings.services_mode and redis_client.available():
-        try:
-            return bool(
-                redis_client.get_redis().set(key, b"1", nx=True, ex=EXPOSURE_DEDUPE_SECONDS)
-            )
-        except redis.RedisError as exc:
-            redis_client.mark_down()
-            logger.warning("Redis unavailable (%s); remembering exposures in process", exc)
-    return _exposures.add(key)
+    return redis_client.first_time(key, EXPOSURE_DEDUPE_SECONDS, _exposures)
 
 
 def _fetch() -> tuple[LiveExperiment, ...]:

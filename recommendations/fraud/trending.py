@@ -30,9 +30,10 @@ def confirmed_events(assessment: RiskAssessment) -> Q:
     if assessment.subject == RiskSubject.ORDER and (
         assessment.decision_reason == DecisionReason.STOLEN_CARD
     ):
-        return Q(kind=EventKind.PURCHASE, context__order=assessment.key) | Q(
-            kind=EventKind.PURCHASE, context__order=_as_int(assessment.key)
-        )
+        order = Q(context__order=assessment.key)  # the order id as text, or as a number
+        if (number := _as_int(assessment.key)) is not None:
+            order |= Q(context__order=number)
+        return Q(kind=EventKind.PURCHASE) & order
     user_id = assessment.user_id
     visitor_id = assessment.visitor_id
     if assessment.subject == RiskSubject.VISITOR:

@@ -11,11 +11,8 @@ because the lift counts each visitor's first exposure.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from datetime import date
 
-import redis
 from django.db import DatabaseError
 from django.http import HttpRequest
 
@@ -34,26 +31,7 @@ DEDUPE_SECONDS = 2 * 86_400
 LOCAL_EXPOSURES = 100_000
 
 
-class _LocalExposures:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seen: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, key: str) -> bool:
-        with self._lock:
-            if key in self._seen:
-                return False
-            self._seen[key] = None
-            while len(self._seen) > LOCAL_EXPOSURES:
-                self._seen.popitem(last=False)
-            return True
-
-    def clear(self) -> None:
-        with self._lock:
-            self._seen.clear()
-
-
-_exposures = _LocalExposures()
+_exposures = redis_client.SeenKeys(LOCAL_EXPOSURES)
 caches.register("campaign exposures", _exposures.clear, caches.Change.CAMPAIGNS)
 
 
@@ -84,10 +62,4 @@ def record_exposure(
 
 def _first_today(campaign_key: str, person: str, day: date) -> bool:
     key = app_settings.key("campaigns", "exposed", campaign_key, person, day.strftime("%Y%m%d"))
-    if app_settings.services_mode and redis_client.available():
-        try:
-            return bool(redis_client.get_redis().set(key, b"1", nx=True, ex=DEDUPE_SECONDS))
-        except redis.RedisError as exc:
-            redis_client.mark_down()
-            logger.warning("Redis unavailable (%s); remembering campaign exposures in process", exc)
-    return _exposures.add(key)
+    return redis_client.first_time(key, DEDUPE_SECONDS, _exposures)
