@@ -114,6 +114,12 @@ DEFAULTS: dict[str, Any] = {
     "TRAINING_MIN_VALIDATION_USERS": 20,
     # Seconds each scenario's model selection may spend before it stops fitting candidates.
     "TRAINING_TIME_BUDGET": 300.0,
+    # The sequential model (SASRec) and its blend with EASE join a full run's for-you candidates
+    # when at least SEQUENTIAL_MIN_USERS users have three items or more; selection and the gate
+    # decide as for any family. A fit takes a minute or two on a CPU for a store of a few thousand
+    # users (docs/benchmarks.md); False leaves them out.
+    "SEQUENTIAL_MODEL": True,
+    "SEQUENTIAL_MIN_USERS": 500,
     # "auto" (CUDA when present, else CPU), "cpu" or "cuda".
     "TRAINING_DEVICE": "auto",
     # Event ids covered per query while training (a primary key range).
@@ -217,6 +223,8 @@ class AppSettings:
     TRAINING_MAX_WEIGHT: float | None
     TRAINING_MIN_VALIDATION_USERS: int
     TRAINING_TIME_BUDGET: float
+    SEQUENTIAL_MODEL: bool
+    SEQUENTIAL_MIN_USERS: int
     TRAINING_DEVICE: str
     TRAINING_READ_CHUNK: int
     TRAINING_LOCK_TIMEOUT: float

@@ -9,7 +9,9 @@ small JSON header) and scores with numpy. Four kinds cover every model:
 * ``factors``: ALS item factors and the Gram matrix ``YᵀY + λI``, enough to fold in any user from
   their history in well under a millisecond;
 * ``sequence``: the sequential model's weights, run by the numpy encoder in
-  :mod:`~recommendations.engine.sequential_numpy` over a visitor's recent items in order.
+  :mod:`~recommendations.engine.sequential_numpy` over a visitor's recent items in order;
+* ``blend``: the arrays of several of the above (under ``<index>/``) and the weights that
+  combine their standardised scores.
 
 This module imports numpy only; keep it that way.
 """
@@ -26,7 +28,7 @@ from typing import IO, Any
 import numpy as np
 
 FORMAT_VERSION = 1
-KINDS = ("scores", "neighbours", "factors", "sequence")
+KINDS = ("scores", "neighbours", "factors", "sequence", "blend")
 _META_KEY = "__meta__"
 
 
@@ -91,6 +93,8 @@ def load_scorer(source: Artifact | str | Path | IO[bytes] | bytes) -> Scorer:
         from .sequential_numpy import SequenceScorer
 
         return SequenceScorer(artifact)
+    if artifact.kind == "blend":
+        return BlendScorer(artifact)
     return _SCORERS[artifact.kind](artifact)
 
 
@@ -101,6 +105,9 @@ class Scorer:
     keys) are ignored. Items the model cannot reach score ``-inf`` and are never returned, so
     :meth:`recommend` may return fewer than ``n`` items; filling up is the serving layer's job.
     """
+
+    #: Whether the order of the history matters (then ``items`` go oldest first).
+    ordered = False
 
     def __init__(self, artifact: Artifact) -> None:
         self.artifact = artifact
@@ -220,6 +227,52 @@ class FactorScorer(Scorer):
             norms = np.linalg.norm(self._item_factors, axis=1, keepdims=True)
             self._unit_factors = self._item_factors / np.maximum(norms, 1e-12)
         return self._unit_factors @ self._unit_factors[item]
+
+
+class BlendScorer(Scorer):
+    """A weighted sum of its parts' scores, each standardised over the catalogue, as the trained
+    blend combines them. An item a sparse part does not reach counts as that part's zero (what
+    the full product would give it, near enough: the table keeps each item's top neighbours)."""
+
+    def __init__(self, artifact: Artifact) -> None:
+        super().__init__(artifact)
+        self.weights = [float(weight) for weight in artifact.params["weights"]]
+        self.parts = []
+        for index, header in enumerate(artifact.params["part_artifacts"]):
+            prefix = f"{index}/"
+            arrays = {
+                key[len(prefix) :]: value
+                for key, value in artifact.arrays.items()
+                if key.startswith(prefix)
+            }
+            part = Artifact(header["model"], header["kind"], arrays, header["params"])
+            self.parts.append(load_scorer(part))
+        self.ordered = any(part.ordered for part in self.parts)
+
+    @property
+    def n_items(self) -> int:
+        return self.parts[0].n_items
+
+    def score(self, items: Any, weights: Any = None) -> np.ndarray:
+        items, weights = self._history(items, weights)
+        return self._combine([part.score(items, weights) for part in self.parts])
+
+    def similar_scores(self, item: int) -> np.ndarray:
+        return self._combine([part.similar_scores(item) for part in self.parts])
+
+    def _combine(self, rows: list[np.ndarray]) -> np.ndarray:
+        total = np.zeros(self.n_items)
+        for weight, row in zip(self.weights, rows, strict=True):
+            if weight:
+                total += weight * standardised(row)
+        return total
+
+
+def standardised(scores: np.ndarray) -> np.ndarray:
+    """Scores minus their mean over their standard deviation; non-finite scores count as 0."""
+    scores = np.where(np.isfinite(scores), scores, 0.0)
+    spread = scores.std(ddof=1) if len(scores) > 1 else 0.0
+    return (scores - scores.mean()) / (spread if spread > 0 else 1.0)
 
 
 def fold_in(

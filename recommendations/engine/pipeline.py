@@ -20,7 +20,7 @@ from .artifacts import Artifact
 from .data import EventLog, Interactions, MatrixConfig, build_interactions
 from .features import item_features
 from .indexmap import IndexMap
-from .models import ALS, Recommender, Trending
+from .models import Trending
 from .models.neighbours import forget_cooccurrences
 from .selection import (
     SCENARIOS,
@@ -28,9 +28,11 @@ from .selection import (
     Selection,
     Trial,
     fit_model,
+    for_you_candidates,
     select_bought_together,
     select_for_you,
     select_similar_item,
+    sequential_candidates,
 )
 
 
@@ -101,7 +103,8 @@ def train(
     scenarios: Sequence[str] = SCENARIOS,
     candidates: Mapping[str, Sequence[Candidate]] | None = None,
     references: Mapping[str, Mapping[str, Candidate]] | None = None,
-    previous_als: ALS | Artifact | None = None,
+    warm_start: Artifact | None = None,
+    sequential_min_users: int | None = None,
     time_budget_s: float = 300.0,
     seed: int = 0,
     device: str | torch.device = "auto",
@@ -111,8 +114,12 @@ def train(
     ``orders``: one entry per order line, with the order id in ``users`` (bought-together is
     skipped without it). ``catalogue``: item key → ``{"title", "description", "category",
     "price"}`` (any may be missing); its keys join the item index even without interactions, so
-    content similarity reaches brand-new items. ``previous_als`` warm-starts ALS when the for-you
-    winner is ALS with the same number of factors (pass the previous maps too, so rows line up).
+    content similarity reaches brand-new items. ``warm_start``, the previous for-you artifact,
+    continues the refit of a winner of its family: ALS with the same number of factors, the
+    sequential model (fine-tuned on the users with new events), a blend's sequential part (pass
+    the previous maps too, so rows line up). ``sequential_min_users``: the sequential model and
+    its blend with EASE join the for-you candidates of a full search when at least that many
+    users have three items or more (``None``: never).
     ``candidates``: per scenario, the configurations to choose from instead of the full grid (an
     incremental run passes the active family and popularity). ``references``: per scenario,
     labelled configurations scored on the same validation split as the candidates, for the
@@ -142,8 +149,17 @@ def train(
         }
 
     if "for_you" in scenarios:
-        selection = select_for_you(matrix, times, refit=False, **options("for_you"))
-        selection.model = _refit(selection, matrix, times, previous_als)
+        settings = options("for_you")
+        if settings["candidates"] is None and _has_sequences(matrix, sequential_min_users):
+            settings["candidates"] = [
+                *for_you_candidates(matrix.shape[1], device),
+                *sequential_candidates(matrix.shape[1], device, seed=seed),
+            ]
+        selection = select_for_you(matrix, times, refit=False, features=features, **settings)
+        model = selection.best.fresh()
+        selection.model = fit_model(
+            model, matrix, times=times, features=features, warm_start=warm_start
+        )
         selections["for_you"] = selection
     if "similar_item" in scenarios:
         selections["similar_item"] = select_similar_item(
@@ -160,25 +176,11 @@ def train(
     return TrainedModels(interactions, selections, trending)
 
 
-def _refit(
-    selection: Selection,
-    matrix: sp.csr_matrix,
-    times: sp.csr_matrix,
-    previous_als: ALS | Artifact | None,
-) -> Recommender:
-    """The winner on all the data; ALS continues from the previous factors when they fit."""
-    model = selection.best.fresh()
-    if isinstance(model, ALS) and _same_factors(previous_als, model.factors):
-        return model.fit(matrix, warm_start=previous_als)
-    return fit_model(model, matrix, times=times)
-
-
-def _same_factors(previous: ALS | Artifact | None, factors: int) -> bool:
-    if isinstance(previous, ALS):
-        return previous.factors == factors
-    if isinstance(previous, Artifact):
-        return previous.model == ALS.name and previous.params.get("factors") == factors
-    return False
+def _has_sequences(matrix: sp.csr_matrix, min_users: int | None) -> bool:
+    """Whether enough users have a sequence (three items or more) for order to be learnt."""
+    if min_users is None:
+        return False
+    return int((np.diff(matrix.indptr) >= 3).sum()) >= min_users
 
 
 def _baskets(orders: EventLog, item_map: IndexMap) -> tuple[sp.csr_matrix, np.ndarray]:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,7 +45,7 @@ from .models import (
     SASRec,
     Trending,
 )
-from .models.blend import Blend
+from .models.blend import BLEND_WEIGHTS, Blend
 from .models.ease import MAX_ITEMS, CatalogueTooLarge
 from .models.fitting import fit_model
 from .splits import leave_last_out, split_by
@@ -58,6 +58,8 @@ LIST_DEPTH = 20
 #: λ 350 to 500 under last-basket (flat from 250 to 700; 1,000 and 25 lose on both); each λ is one
 #: items x items inversion (about 0.35 s for 3,659 items on 2 cores).
 EASE_REGULARIZATIONS = (500.0, 150.0, 50.0)
+#: EASE's λ inside the blend with the sequential model (best on Online Retail's validation).
+BLEND_EASE_REGULARIZATION = 50.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,15 @@ def candidate_for(
 ) -> Candidate:
     """The candidate that rebuilds one stored configuration (a version's ``model`` and
     ``params``). Raises ``KeyError`` for a family this engine does not know."""
+    if name == Blend.name:
+        parts, part_params = list(params["parts"]), list(params["part_params"])
+        weights = params.get("weights")
+        for part in parts:
+            FAMILIES[part]  # a KeyError names the unknown family
+        return Candidate(
+            name,
+            lambda: Blend.from_params(FAMILIES, parts, part_params, weights, device=device),
+        )
     family = FAMILIES[name]
     accepted = inspect.signature(family).parameters
     # Artifacts record a few export details beside the configuration (EASE's neighbours).
@@ -163,12 +174,24 @@ def for_you_candidates(
 def sequential_candidates(
     n_items: int, device: str | torch.device = "auto", **settings: Any
 ) -> list[Candidate]:
-    """The sequential model (SASRec) as an opt-in candidate, with ``settings`` passed to it.
+    """The sequential model (SASRec, with ``settings`` passed to it) and its blend with EASE at
+    the λ that wins blends on Online Retail, the blend's weights chosen on validation.
 
-    Not part of :func:`for_you_candidates`: it is evaluated offline for now, and a fit takes
-    minutes on a CPU where the other candidates take seconds. ``n_items`` is accepted for symmetry
-    with the other factories (the full softmax is over all items; a few thousand are cheap)."""
-    return [Candidate("sasrec", partial(SASRec, device=device, **settings))]
+    Not part of :func:`for_you_candidates`: a fit takes a minute or two on a CPU where the others
+    take seconds, and order carries signal only where users have sequences, so the caller adds
+    them (training does where enough users have three items or more). ``n_items`` decides whether
+    EASE fits (the full softmax is over all items; a few thousand are cheap)."""
+    sasrec = Candidate("sasrec", partial(SASRec, device=device, **settings))
+    if n_items > MAX_ITEMS[_device_type(device)]:
+        return [sasrec]
+    blend = Candidate(
+        "blend",
+        lambda: Blend(
+            [EASE(regularization=BLEND_EASE_REGULARIZATION, device=device), sasrec.make()],
+            device=device,
+        ),
+    )
+    return [sasrec, blend]
 
 
 def similar_item_candidates(
@@ -213,6 +236,7 @@ def select_for_you(
     *,
     candidates: Sequence[Candidate] | None = None,
     references: Mapping[str, Candidate] | None = None,
+    features: sp.csr_matrix | None = None,
     metric: str = "ndcg@10",
     protocol: str = "leave_last_out",
     seed: int = 0,
@@ -222,7 +246,14 @@ def select_for_you(
 ) -> Selection:
     """Pick the user → items model: validate on each user's latest training item, or on the
     split of another ``protocol`` (:func:`~recommendations.engine.splits.split_by`) carved from
-    ``matrix``, e.g. ``"last_basket"``: each user's whole latest training basket."""
+    ``matrix``, e.g. ``"last_basket"``: each user's whole latest training basket.
+
+    A blend candidate without weights gets them here: its parts are fitted once (reusing a part
+    that is also a candidate of its own) and each weight of
+    :data:`~recommendations.engine.models.blend.BLEND_WEIGHTS` is scored on the validation rows;
+    the best one stays with the trial, so a refit and the gate's reference rebuild that blend.
+    Choosing one number on the same rows flatters the blend a little; the gate's tolerance is
+    far wider than that on any store with enough rows for a sequence model."""
     validation = split_by(protocol, matrix, times, seed=seed)
     users = validation.users
     relevant = validation.test[users]
@@ -236,16 +267,13 @@ def select_for_you(
         references,
         validation.train,
         validation.train_times,
-        None,
+        features,
         score,
         relevant,
         time_budget_s,
+        metric,
     )
-    return _finish("for_you", metric, trials, refit, matrix, times, None, scored)
-
-
-#: Weights of the second part tried by :func:`select_blend` (the first part gets the rest).
-BLEND_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    return _finish("for_you", metric, trials, refit, matrix, times, features, scored)
 
 
 @dataclass
@@ -382,12 +410,14 @@ def _run_trials(
     score: Callable[[Recommender], np.ndarray],
     relevant: sp.csr_matrix,
     time_budget_s: float,
+    metric: str = "ndcg@10",
 ) -> tuple[list[Trial], dict[str, Trial]]:
     """The candidates' trials, then each reference configuration scored on the same split (by
     its label). A configuration that was also a candidate is not fitted twice: its trial is the
     reference's. References ignore the time budget: a decision cannot be made without them."""
     started = time.perf_counter()
     trials = []
+    fitted = _FittedParts([*candidates, *(references or {}).values()])
     for candidate in candidates:
         model = candidate.make()
         trial = Trial(candidate.name, model.params(), make=candidate.make)
@@ -398,7 +428,11 @@ def _run_trials(
         if trials[:-1] and time.perf_counter() - started > time_budget_s:
             trial.skipped = "time budget spent"
             continue
+        if isinstance(model, Blend):
+            _score_blend(trial, model, fitted, train, times, features, score, relevant, metric)
+            continue
         _score_trial(trial, model, train, times, features, score, relevant)
+        fitted.keep(model)
     scored: dict[str, Trial] = {}
     for label, reference in (references or {}).items():
         model = reference.make()
@@ -415,8 +449,11 @@ def _run_trials(
             same = Trial(reference.name, params, make=reference.make)
             if relevant.shape[0] == 0:
                 same.skipped = "no validation rows"
+            elif isinstance(model, Blend):
+                _score_blend(same, model, fitted, train, times, features, score, relevant, metric)
             else:
                 _score_trial(same, model, train, times, features, score, relevant)
+                fitted.keep(model)
         scored[label] = same
     return trials, scored
 
@@ -448,6 +485,83 @@ def _score_trial(
         name: float(values.mean()) if len(values) else 0.0 for name, values in per_row.items()
     }
     trial.per_row = per_row
+
+
+class _FittedParts:
+    """Models fitted on the validation split that a blend among the candidates reuses."""
+
+    def __init__(self, candidates: Sequence[Candidate]) -> None:
+        self.wanted = {
+            _configuration(part)
+            for candidate in candidates
+            if candidate.name == Blend.name
+            for part in cast(Blend, candidate.make()).parts
+        }
+        self.models: dict[tuple[str, str], Recommender] = {}
+
+    def keep(self, model: Recommender) -> None:
+        if _configuration(model) in self.wanted:
+            self.models[_configuration(model)] = model
+
+    def get(self, model: Recommender) -> Recommender | None:
+        return self.models.get(_configuration(model))
+
+
+def _configuration(model: Recommender) -> tuple[str, str]:
+    return model.name, repr(sorted(model.params().items()))
+
+
+def _score_blend(
+    trial: Trial,
+    blend: Blend,
+    fitted: _FittedParts,
+    train: sp.csr_matrix,
+    times: sp.csr_matrix | None,
+    features: sp.csr_matrix | None,
+    score: Callable[[Recommender], np.ndarray],
+    relevant: sp.csr_matrix,
+    metric: str,
+) -> None:
+    """Fit (or reuse) the blend's parts, then, for a blend without weights, choose the weight of
+    its second part on the validation rows; the trial records the weights it scored with."""
+    fit_started = time.perf_counter()
+    for index, part in enumerate(blend.parts):
+        reused = fitted.get(part)
+        if reused is not None:
+            blend.parts[index] = reused
+            continue
+        try:
+            fit_model(part, train, times=times, features=features)
+        except CatalogueTooLarge as exc:
+            trial.skipped = str(exc)
+            return
+        fitted.keep(part)
+    blend.with_fitted(train)
+    trial.fit_s = time.perf_counter() - fit_started
+    choices = [blend.weights] if blend.tuned or len(blend.parts) != 2 else None
+    best: tuple[float, dict[str, np.ndarray], list[float]] | None = None
+    for weights in choices or [[1.0 - w, w] for w in BLEND_WEIGHTS]:
+        blend.weights = list(weights)
+        per_row = per_row_metrics(score(blend), relevant)
+        value = float(per_row[metric].mean()) if len(per_row[metric]) else 0.0
+        if best is None or value > best[0]:
+            best = (value, per_row, list(weights))
+    assert best is not None
+    _, per_row, weights = best
+    blend.weights = weights
+    trial.params = blend.params()
+    trial.metrics = {
+        name: float(values.mean()) if len(values) else 0.0 for name, values in per_row.items()
+    }
+    trial.per_row = per_row
+    make = trial.make
+    if make is not None:
+        trial.make = lambda: _with_weights(cast(Blend, make()), weights)
+
+
+def _with_weights(blend: Blend, weights: list[float]) -> Blend:
+    blend.weights, blend.tuned = list(weights), True
+    return blend
 
 
 def _finish(

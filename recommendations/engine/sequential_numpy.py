@@ -80,6 +80,8 @@ def encode(
 class SequenceScorer(Scorer):
     """Scores for a visitor from their recent items, oldest first (order matters here)."""
 
+    ordered = True
+
     @property
     def n_items(self) -> int:
         return len(self.artifact.arrays["item_bias"])

@@ -23,6 +23,9 @@ logger = logging.getLogger("recommendations.training")
 #: ``score(rows, history) -> dense block`` of one block of users.
 UserScorer = Callable[[np.ndarray, sp.csr_matrix], np.ndarray]
 
+#: Artifact kinds whose scores depend on the order of a user's items.
+ORDERED_KINDS = ("sequence", "blend")
+
 #: Users scored per block: bounds the dense users x items buffer.
 USER_BLOCK = 1024
 MODEL_SCENARIOS = (Scenario.FOR_YOU, Scenario.SIMILAR_ITEM, Scenario.BOUGHT_TOGETHER)
@@ -95,7 +98,11 @@ def write_user_lists(
     if erased:
         real_users &= ~np.isin(state.user_keys, list(erased))
     users = np.flatnonzero(has_history & real_users)
-    score = _user_scorer(artifact, state.user_keys)
+    if artifact.kind in ORDERED_KINDS:
+        pairs = (state.pair_users[known], columns[known], state.pair_times[known])
+        score = _ordered_scorer(artifact, history, *pairs)
+    else:
+        score = _user_scorer(artifact, state.user_keys)
     written = 0
     with tqdm(total=len(users), desc="For-you lists", unit=" users", disable=disable) as bar:
         for start in range(0, len(users), USER_BLOCK):
@@ -128,6 +135,38 @@ def _user_scorer(artifact: Any, user_keys: np.ndarray) -> UserScorer:
 
         return neighbour_scores
     return _factor_scorer(artifact, user_keys)
+
+
+def _ordered_scorer(
+    artifact: Any,
+    history: sp.csr_matrix,
+    pair_users: np.ndarray,
+    pair_columns: np.ndarray,
+    pair_times: np.ndarray,
+) -> UserScorer:
+    """The sequential model (or a blend holding one): each user's items in time order through
+    the numpy scorer, one user at a time (its encoder reads a sequence, not a matrix row).
+    ``history`` holds one cell per (user, item) pair, the ``pair_*`` arrays their times."""
+    from recommendations.engine.artifacts import load_scorer
+
+    scorer = load_scorer(artifact)
+    when = sp.csr_matrix(
+        (pair_times.astype(np.float64), (pair_users, pair_columns)), shape=history.shape
+    )
+    when.sort_indices()
+    weights = history.copy()
+    weights.sort_indices()
+
+    def ordered_scores(rows: np.ndarray, seen: sp.csr_matrix) -> np.ndarray:
+        block = np.empty(seen.shape, dtype=np.float32)
+        for i, row in enumerate(rows):
+            lo, hi = weights.indptr[row], weights.indptr[row + 1]
+            items = weights.indices[lo:hi]
+            ranked = np.lexsort((items, when.data[lo:hi]))
+            block[i] = scorer.score(items[ranked], weights.data[lo:hi][ranked])
+        return block
+
+    return ordered_scores
 
 
 def _factor_scorer(artifact: Any, user_keys: np.ndarray) -> UserScorer:

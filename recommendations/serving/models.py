@@ -1,7 +1,8 @@
 """Active model artifacts in the web process, for real-time scoring without torch.
 
 The for-you slot folds the visitor's most recent items into the active for-you model at request
-time (an ALS fold-in is one small linear solve; neighbour models sum rows), so a visitor's list
+time (an ALS fold-in is one small linear solve; neighbour models sum rows; the sequential model
+runs its two attention blocks in numpy over the last items), so a visitor's list
 follows what they just did, before any retraining. Which version is active is looked up at most
 every ``ACTIVE_MODEL_REFRESH_SECONDS``; artifacts are loaded once per version.
 """
@@ -35,10 +36,16 @@ class LoadedModel:
     index: dict[str, int]
 
     def recommend(self, recent: list[str], n: int) -> list[tuple[str, float]]:
-        """Top ``n`` items for a visitor whose history is ``recent`` (newest first)."""
+        """Top ``n`` items for a visitor whose history is ``recent`` (newest first).
+
+        Order-free models weigh the newest items most; a sequential model (or a blend with one)
+        reads the items oldest first, as it was trained, and learnt for itself what recency means.
+        """
         known = [(self.index[item], rank) for rank, item in enumerate(recent) if item in self.index]
         if not known:
             return []
+        if self.scorer.ordered:
+            known.reverse()
         items = np.array([i for i, _ in known], dtype=np.int64)
         weights = np.array([1.0 / (1.0 + 0.5 * rank) for _, rank in known], dtype=np.float32)
         top, scores = self.scorer.recommend(items, weights, n=n)

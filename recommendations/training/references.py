@@ -12,8 +12,8 @@ from recommendations.conf import app_settings
 from recommendations.models import ModelVersion
 from recommendations.registry import active_version
 
-#: Model families that need catalogue texts.
-CONTENT_FAMILIES = frozenset({"content", "hybrid"})
+#: Model families that need catalogue texts (the sequential model's side input, in a blend too).
+CONTENT_FAMILIES = frozenset({"content", "hybrid", "sasrec", "blend"})
 
 
 def reference_versions(scenario: str) -> list[ModelVersion]:

@@ -5,8 +5,9 @@ item, weights summed), hands it to :func:`recommendations.engine.pipeline.train`
 :class:`~recommendations.models.ModelVersion` per scenario and lets the gate promote or reject
 each. A *full* run reads every event and numbers users and items afresh. An *incremental* run reads
 only the events stored since the previous run, adds them to that run's state, keeps its index
-maps (new users and items are appended, nothing is renumbered) and warm-starts ALS from the active
-for-you version. Runs never overlap: a row in ``TrainingRun`` is the lock.
+maps (new users and items are appended, nothing is renumbered) and continues the active for-you
+version where its family allows (ALS from its factors, the sequential model fine-tuned on the users
+with new events). Runs never overlap: a row in ``TrainingRun`` is the lock.
 
 This module imports torch (through the engine); tasks and commands import it, web code must not.
 """
@@ -317,7 +318,10 @@ def _fit(
             scenario: {str(version.pk): candidate_for_version(version) for version in versions}
             for scenario, versions in chosen.items()
         },
-        previous_als=_warm_start(previous) if incremental else None,
+        warm_start=_warm_start(previous) if incremental else None,
+        sequential_min_users=(
+            int(app_settings.SEQUENTIAL_MIN_USERS) if app_settings.SEQUENTIAL_MODEL else None
+        ),
         time_budget_s=float(app_settings.TRAINING_TIME_BUDGET),
         device=app_settings.TRAINING_DEVICE,
     )
@@ -374,18 +378,26 @@ def _crc32(keys: np.ndarray) -> np.ndarray:
 
 
 def _warm_start(previous: TrainingState) -> Artifact | None:
-    """The active for-you ALS artifact, when its rows line up with the previous maps."""
+    """The active for-you artifact an incremental refit continues from, when its rows line up
+    with the previous maps: ALS (user and item rows), the sequential model or a blend holding
+    one (item rows; it fine-tunes on the users with new events)."""
     active = active_version(Scenario.FOR_YOU)
-    if active is None or active.model != "als":
+    if active is None or active.model not in WARM_STARTED_FAMILIES:
         return None
     artifact = load_version_artifact(active)
-    users = artifact.arrays.get("user_keys")
     items = artifact.item_keys
-    if users is None or items is None or "user_factors" not in artifact.arrays:
+    if items is None or not _is_prefix(items, previous.item_map):
         return None
-    if not (_is_prefix(users, previous.user_map) and _is_prefix(items, previous.item_map)):
+    if active.model != "als":
+        return artifact
+    users = artifact.arrays.get("user_keys")
+    if users is None or "user_factors" not in artifact.arrays:
         return None
-    return artifact
+    return artifact if _is_prefix(users, previous.user_map) else None
+
+
+#: Families whose incremental refit continues from the active artifact.
+WARM_STARTED_FAMILIES = frozenset({"als", "sasrec", "blend"})
 
 
 def _is_prefix(keys: np.ndarray, of: np.ndarray) -> bool:

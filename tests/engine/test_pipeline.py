@@ -7,8 +7,8 @@ import pytest
 from recommendations.engine.artifacts import load_scorer, save_artifact
 from recommendations.engine.data import EventLog
 from recommendations.engine.models import ALS
-from recommendations.engine.pipeline import _refit, train
-from recommendations.engine.selection import Selection, Trial
+from recommendations.engine.pipeline import train
+from recommendations.engine.selection import fit_model
 
 from .synthetic import clustered
 
@@ -57,11 +57,9 @@ def test_train_without_orders_skips_bought_together():
 
 def test_refit_warm_starts_als_only_with_matching_factors():
     matrix = clustered()[0]
-    previous = ALS(factors=8, iterations=3).fit(matrix)
-    trial = Trial("als", {}, make=lambda: ALS(factors=8, iterations=1))
-    selection = Selection("for_you", "ndcg@10", [trial], trial)
-    warm = _refit(selection, matrix, None, previous)
-    cold = _refit(selection, matrix, None, None)
+    previous = ALS(factors=8, iterations=3).fit(matrix).to_artifact(include_users=True)
+    warm = fit_model(ALS(factors=8, iterations=1), matrix, warm_start=previous)
+    cold = fit_model(ALS(factors=8, iterations=1), matrix)
     assert warm.loss() < cold.loss()
-    other = Selection("for_you", "ndcg@10", [trial], Trial("als", {}, make=lambda: ALS(4)))
-    assert _refit(other, matrix, None, previous).factors == 4
+    other = fit_model(ALS(factors=4, iterations=1), matrix, warm_start=previous)
+    assert other.factors == 4

@@ -200,7 +200,8 @@ def test_serving_scores_a_sequence_artifact_without_torch(data, tmp_path):
 
 def test_selection_knows_it_but_does_not_train_it_by_default(data):
     assert "sasrec" not in {c.name for c in for_you_candidates(50, "cpu")}
-    [candidate] = sequential_candidates(50, "cpu", epochs=1, dim=16, blocks=1, max_len=5)
+    candidate, blend = sequential_candidates(50, "cpu", epochs=1, dim=16, blocks=1, max_len=5)
+    assert (candidate.name, blend.name) == ("sasrec", "blend")
     model = fit_model(candidate.make(), data.train, times=data.train_times)
     assert isinstance(model, SASRec) and model.recent is not None
     selection = select_for_you(
@@ -210,7 +211,7 @@ def test_selection_knows_it_but_does_not_train_it_by_default(data):
             *for_you_candidates(50, "cpu")[:1],
             *sequential_candidates(
                 50, "cpu", epochs=20, **{k: v for k, v in SMALL.items() if k != "device"}
-            ),
+            )[:1],
         ],
         refit=False,
         device="cpu",

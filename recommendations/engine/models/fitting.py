@@ -1,9 +1,11 @@
-"""Fitting any model with the extra inputs its family takes (times, item features)."""
+"""Fitting any model with the extra inputs its family takes (times, item features, a warm start)."""
 
 from __future__ import annotations
 
 import scipy.sparse as sp
 
+from ..artifacts import Artifact
+from .als import ALS
 from .base import Recommender
 from .content import ContentSimilarity, Hybrid
 from .popularity import Trending
@@ -16,12 +18,26 @@ def fit_model(
     *,
     times: sp.csr_matrix | None = None,
     features: sp.csr_matrix | None = None,
+    warm_start: Artifact | None = None,
 ) -> Recommender:
-    """Fit any model, passing the extra inputs the ones that need them take."""
+    """Fit any model, passing the extra inputs the ones that need them take. ``warm_start``, an
+    artifact of the same family (and, for ALS, the same factors), continues from it."""
+    from .blend import Blend  # a blend fits its parts through this function
+
     if isinstance(model, Trending):
         return model.fit(matrix, times)
     if isinstance(model, SASRec):
-        return model.fit(matrix, times, features)
+        previous = warm_start if warm_start is not None and warm_start.model == model.name else None
+        return model.fit(matrix, times, features, warm_start=previous)
+    if isinstance(model, Blend):
+        return model.fit(matrix, times, features, warm_start=warm_start)
+    if (
+        isinstance(model, ALS)
+        and warm_start is not None
+        and warm_start.model == model.name
+        and warm_start.params.get("factors") == model.factors
+    ):
+        return model.fit(matrix, warm_start=warm_start)
     if isinstance(model, ContentSimilarity | Hybrid):
         return model.fit(matrix, features)
     return model.fit(matrix)

@@ -194,6 +194,9 @@ class SASRec(Recommender):
         #: Per fitted user: the latest ``max_len`` items and kinds, left-padded (0), items + 1.
         self.recent: tuple[np.ndarray, np.ndarray] | None = None
         self.epoch_s: list[float] = []
+        #: The latest interaction time of the last fit (its artifact keeps it): a warm start
+        #: fine-tunes on the rows with later events.
+        self.trained_until: float | None = None
         self._vectors: torch.Tensor | None = None
 
     @property
@@ -238,15 +241,40 @@ class SASRec(Recommender):
         )
         if epochs is None:
             epochs = self.epochs if previous is None else self.fine_tune_epochs
+        rows = self._rows_to_train(times, previous)
+        features, new_item_content = _carried_features(features, previous, n_items)
         with _seeded(self.seed), _deterministic(self.device.type == "cpu"):
             self.features = _features(features, previous)
-            self.network = self._build(n_items, previous)
+            self.network = self._build(n_items, previous, new_item_content)
             self.network.to(self.device)
             features_t = _torch_csr(self.features, self.device)
-            windows = _training_windows(sequences, kinds, self.max_len)
+            windows = _training_windows(
+                [sequences[row] for row in rows], [kinds[row] for row in rows], self.max_len
+            )
             self._train(windows, features_t, epochs)
         self._vectors = None
+        self.trained_until = _latest_time(times)
         return self
+
+    def _rows_to_train(self, times: sp.csr_matrix | None, previous: SASRec | None) -> np.ndarray:
+        """Every row for a fit from scratch. A warm start fine-tunes on the rows with events
+        after the previous fit's latest one, plus as many other rows drawn at random (a replay
+        that keeps the model from forgetting what did not change): the cost follows the new
+        events, not the history."""
+        n_rows = self._require_train().shape[0]
+        every = np.arange(n_rows)
+        if previous is None or previous.trained_until is None or times is None:
+            return every
+        latest = np.full(n_rows, -np.inf)
+        stamps = sp.csr_matrix(times, dtype=np.float64)
+        counts = np.diff(stamps.indptr)
+        if stamps.nnz:
+            latest[counts > 0] = np.maximum.reduceat(stamps.data, stamps.indptr[:-1][counts > 0])
+        changed = np.flatnonzero(latest > previous.trained_until)
+        others = np.setdiff1d(every, changed)
+        rng = np.random.default_rng(self.seed)
+        replay = rng.choice(others, size=min(len(others), max(len(changed), 1)), replace=False)
+        return np.sort(np.concatenate([changed, replay]))
 
     def _sequences(
         self, matrix: sp.csr_matrix, times: sp.csr_matrix | None
@@ -276,7 +304,9 @@ class SASRec(Recommender):
             kinds.append(buckets[lo:hi][order])
         return sequences, kinds
 
-    def _build(self, n_items: int, previous: SASRec | None) -> _Encoder:
+    def _build(
+        self, n_items: int, previous: SASRec | None, new_item_content: sp.csr_matrix | None = None
+    ) -> _Encoder:
         n_features = 0 if self.features is None else self.features.shape[1]
         network = _Encoder(
             n_items,
@@ -306,7 +336,11 @@ class SASRec(Recommender):
             elif state[key].shape != value.shape:
                 raise ValueError(f"warm start does not match: {key} {tuple(state[key].shape)}")
         new = np.arange(old_items, n_items)
-        if len(new) and self.features is not None:
+        if len(new) and new_item_content is not None:
+            state["items.weight"][torch.from_numpy(new + 1)] = _by_content(
+                new_item_content, new, old_items, state["items.weight"][1 : old_items + 1]
+            )
+        elif len(new) and self.features is not None:
             rows = torch.from_numpy(new + 1)
             if network.content is not None:
                 state["items.weight"][rows] = 0.0  # new items start from their text alone
@@ -442,6 +476,8 @@ class SASRec(Recommender):
             arrays["features_indices"] = self.features.indices.astype(np.int64)
             arrays["features_data"] = self.features.data.astype(np.float32)
             arrays["features_shape"] = np.asarray(self.features.shape, np.int64)
+        if self.trained_until is not None:
+            arrays["trained_until"] = np.asarray(self.trained_until, np.float64)
         return Artifact(
             self.name, "sequence", arrays, {**self.params(), "weight_edges": list(WEIGHT_EDGES)}
         )
@@ -457,6 +493,8 @@ class SASRec(Recommender):
                 (arrays["features_data"], arrays["features_indices"], arrays["features_indptr"]),
                 shape=tuple(arrays["features_shape"]),
             )
+        if "trained_until" in arrays:
+            model.trained_until = float(arrays["trained_until"])
         n_items = arrays["item_bias"].shape[0]
         with _seeded(model.seed):
             network = _Encoder(
@@ -490,6 +528,12 @@ def _recent_windows(
     return items, buckets
 
 
+def _latest_time(times: sp.csr_matrix | None) -> float | None:
+    if times is None or not sp.csr_matrix(times).nnz:
+        return None
+    return float(sp.csr_matrix(times).data.max())
+
+
 def _training_windows(
     sequences: Sequence[np.ndarray], kinds: Sequence[np.ndarray], max_len: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -508,6 +552,25 @@ def _training_windows(
         items[window, -(stop - start) :] = sequences[row][start:stop] + 1
         buckets[window, -(stop - start) :] = kinds[row][start:stop]
     return items, buckets
+
+
+def _carried_features(
+    features: sp.csr_matrix | None, previous: SASRec | None, n_items: int
+) -> tuple[sp.csr_matrix | None, sp.csr_matrix | None]:
+    """The side input of a warm start whose features were built on another vocabulary (the
+    catalogue's text features are refitted each run, so their columns change): the previous
+    features carry on, new items get empty rows there, and their embedding rows start from the
+    old items most like them under the new features (returned second)."""
+    if (
+        previous is None
+        or previous.features is None
+        or features is None
+        or previous.features.shape[1] == features.shape[1]
+    ):
+        return features, None
+    old = sp.csr_matrix(previous.features, dtype=np.float32)
+    padding = sp.csr_matrix((n_items - old.shape[0], old.shape[1]), dtype=np.float32)
+    return sp.vstack([old, padding], format="csr"), sp.csr_matrix(features, dtype=np.float32)
 
 
 def _features(features: sp.csr_matrix | None, previous: SASRec | None) -> sp.csr_matrix | None:
