@@ -155,7 +155,9 @@ def train(
                 *for_you_candidates(matrix.shape[1], device),
                 *sequential_candidates(matrix.shape[1], device, seed=seed),
             ]
-        selection = select_for_you(matrix, times, refit=False, features=features, **settings)
+        selection = select_for_you(
+            matrix, times, refit=False, features=features, warm_start=warm_start, **settings
+        )
         model = selection.best.fresh()
         selection.model = fit_model(
             model, matrix, times=times, features=features, warm_start=warm_start

@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .artifacts import Artifact
 from .device import resolve_device
 from .metrics import per_row_metrics
 from .models import (
@@ -45,10 +46,10 @@ from .models import (
     SASRec,
     Trending,
 )
-from .models.blend import BLEND_WEIGHTS, Blend
+from .models.blend import BLEND_WEIGHTS, Blend, sequential_artifact, trained_until
 from .models.ease import MAX_ITEMS, CatalogueTooLarge
 from .models.fitting import fit_model
-from .splits import leave_last_out, split_by
+from .splits import Split, leave_last_out, split_by, time_split
 
 SCENARIOS = ("for_you", "similar_item", "bought_together")
 BASELINES = ("popularity", "trending")
@@ -82,6 +83,8 @@ FAMILIES: dict[str, type[Recommender]] = {
     "hybrid": Hybrid,
     "bought_together": BoughtTogether,
     "sasrec": SASRec,
+    # Rebuilt from its parts' families: see candidate_for.
+    "blend": Blend,
 }
 
 
@@ -243,6 +246,7 @@ def select_for_you(
     time_budget_s: float = 300.0,
     refit: bool = True,
     device: str | torch.device = "auto",
+    warm_start: Artifact | None = None,
 ) -> Selection:
     """Pick the user → items model: validate on each user's latest training item, or on the
     split of another ``protocol`` (:func:`~recommendations.engine.splits.split_by`) carved from
@@ -253,8 +257,18 @@ def select_for_you(
     :data:`~recommendations.engine.models.blend.BLEND_WEIGHTS` is scored on the validation rows;
     the best one stays with the trial, so a refit and the gate's reference rebuild that blend.
     Choosing one number on the same rows flatters the blend a little; the gate's tolerance is
-    far wider than that on any store with enough rows for a sequence model."""
-    validation = split_by(protocol, matrix, times, seed=seed)
+    far wider than that on any store with enough rows for a sequence model.
+
+    ``warm_start``, the active sequential model's artifact (or a blend holding one), turns this
+    into a forward test: the pairs first seen after that model's last fit are held out (users
+    with earlier pairs only), so the checkpoint itself, never trained on them, is the sequential
+    candidate's validation fit, with no minutes of training from scratch. Without enough such
+    users (:data:`MIN_FORWARD_USERS`) the usual split is used and everything is fitted afresh."""
+    validation = _forward_split(matrix, times, warm_start) or split_by(
+        protocol, matrix, times, seed=seed
+    )
+    if validation.protocol != "time":
+        warm_start = None  # the checkpoint saw the held-out items of that split
     users = validation.users
     relevant = validation.test[users]
     candidates = candidates or for_you_candidates(matrix.shape[1], device)
@@ -272,8 +286,25 @@ def select_for_you(
         relevant,
         time_budget_s,
         metric,
+        warm_start,
     )
     return _finish("for_you", metric, trials, refit, matrix, times, features, scored)
+
+
+#: Fewest users with new pairs for an incremental run's forward test of the sequential model.
+MIN_FORWARD_USERS = 10
+
+
+def _forward_split(
+    matrix: sp.csr_matrix, times: sp.csr_matrix, warm_start: Artifact | None
+) -> Split | None:
+    """The pairs after ``warm_start``'s last fit held out, or ``None`` when there is no such
+    checkpoint or too few users to test it on."""
+    until = trained_until(warm_start) if warm_start is not None else None
+    if until is None:
+        return None
+    split = time_split(matrix, times, cutoff=float(np.nextafter(until, np.inf)))
+    return split if len(split.users) >= MIN_FORWARD_USERS else None
 
 
 @dataclass
@@ -411,13 +442,14 @@ def _run_trials(
     relevant: sp.csr_matrix,
     time_budget_s: float,
     metric: str = "ndcg@10",
+    warm_start: Artifact | None = None,
 ) -> tuple[list[Trial], dict[str, Trial]]:
     """The candidates' trials, then each reference configuration scored on the same split (by
     its label). A configuration that was also a candidate is not fitted twice: its trial is the
     reference's. References ignore the time budget: a decision cannot be made without them."""
     started = time.perf_counter()
     trials = []
-    fitted = _FittedParts([*candidates, *(references or {}).values()])
+    fitted = _FittedParts([*candidates, *(references or {}).values()], warm_start)
     for candidate in candidates:
         model = candidate.make()
         trial = Trial(candidate.name, model.params(), make=candidate.make)
@@ -431,7 +463,7 @@ def _run_trials(
         if isinstance(model, Blend):
             _score_blend(trial, model, fitted, train, times, features, score, relevant, metric)
             continue
-        _score_trial(trial, model, train, times, features, score, relevant)
+        _score_trial(trial, model, train, times, features, score, relevant, fitted.warm_start)
         fitted.keep(model)
     scored: dict[str, Trial] = {}
     for label, reference in (references or {}).items():
@@ -452,7 +484,9 @@ def _run_trials(
             elif isinstance(model, Blend):
                 _score_blend(same, model, fitted, train, times, features, score, relevant, metric)
             else:
-                _score_trial(same, model, train, times, features, score, relevant)
+                _score_trial(
+                    same, model, train, times, features, score, relevant, fitted.warm_start
+                )
                 fitted.keep(model)
         scored[label] = same
     return trials, scored
@@ -466,7 +500,12 @@ def _score_trial(
     features: sp.csr_matrix | None,
     score: Callable[[Recommender], np.ndarray],
     relevant: sp.csr_matrix,
+    warm_start: Artifact | None = None,
 ) -> None:
+    """Fit ``model`` and score it; ``warm_start`` (a checkpoint that never saw the held-out
+    cells) is continued by the sequential model, ignored by the other families."""
+    if not isinstance(model, SASRec):
+        warm_start = None
     if trial.name == "trending" and times is None:
         trial.skipped = "no interaction times"
         return
@@ -475,7 +514,7 @@ def _score_trial(
         return
     fit_started = time.perf_counter()
     try:
-        fit_model(model, train, times=times, features=features)
+        fit_model(model, train, times=times, features=features, warm_start=warm_start)
     except CatalogueTooLarge as exc:
         trial.skipped = str(exc)
         return
@@ -490,7 +529,9 @@ def _score_trial(
 class _FittedParts:
     """Models fitted on the validation split that a blend among the candidates reuses."""
 
-    def __init__(self, candidates: Sequence[Candidate]) -> None:
+    def __init__(self, candidates: Sequence[Candidate], warm_start: Artifact | None) -> None:
+        #: The sequential checkpoint a sequential part continues from (a forward test only).
+        self.warm_start = sequential_artifact(warm_start) if warm_start is not None else None
         self.wanted = {
             _configuration(part)
             for candidate in candidates
@@ -530,8 +571,9 @@ def _score_blend(
         if reused is not None:
             blend.parts[index] = reused
             continue
+        warm_start = fitted.warm_start if isinstance(part, SASRec) else None
         try:
-            fit_model(part, train, times=times, features=features)
+            fit_model(part, train, times=times, features=features, warm_start=warm_start)
         except CatalogueTooLarge as exc:
             trial.skipped = str(exc)
             return

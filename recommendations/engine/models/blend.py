@@ -95,14 +95,16 @@ class Blend(Recommender):
         warm_start: Artifact | None = None,
     ) -> Self:
         """Fit every part on ``matrix`` (with the inputs each family takes). ``warm_start``, a
-        blend artifact of the same parts, continues each part that can be warm-started from its
-        saved state (the sequential model fine-tunes; the others fit from scratch, which costs
-        them about as much)."""
+        blend artifact (or one model's), continues each part of the same family that can be
+        warm-started from its saved state (the sequential model fine-tunes; the others fit from
+        scratch, which costs them about as much)."""
         self.train = check_matrix(matrix)
-        previous = part_artifacts(warm_start) if warm_start is not None else []
-        for index, part in enumerate(self.parts):
-            saved = previous[index] if index < len(previous) else None
-            if saved is not None and saved.model == part.name:
+        previous: list[Artifact] = []
+        if warm_start is not None:
+            previous = part_artifacts(warm_start) if warm_start.kind == "blend" else [warm_start]
+        for part in self.parts:
+            saved = next((artifact for artifact in previous if artifact.model == part.name), None)
+            if saved is not None:
                 fit_model(part, self.train, times=times, features=features, warm_start=saved)
             else:
                 fit_model(part, self.train, times=times, features=features)
@@ -156,3 +158,20 @@ def part_artifacts(artifact: Artifact) -> list[Artifact]:
             Artifact(header["model"], header["kind"], arrays, header["params"], artifact.item_keys)
         )
     return parts
+
+
+def sequential_artifact(artifact: Artifact) -> Artifact | None:
+    """The sequential model's artifact: ``artifact`` itself, or a blend's sequential part."""
+    if artifact.kind == "sequence":
+        return artifact
+    if artifact.kind == "blend":
+        return next((part for part in part_artifacts(artifact) if part.kind == "sequence"), None)
+    return None
+
+
+def trained_until(artifact: Artifact) -> float | None:
+    """The latest interaction time a sequential checkpoint (or a blend's) was fitted on."""
+    sequential = sequential_artifact(artifact)
+    if sequential is None or "trained_until" not in sequential.arrays:
+        return None
+    return float(sequential.arrays["trained_until"])

@@ -22,12 +22,12 @@ def fit_model(
 ) -> Recommender:
     """Fit any model, passing the extra inputs the ones that need them take. ``warm_start``, an
     artifact of the same family (and, for ALS, the same factors), continues from it."""
-    from .blend import Blend  # a blend fits its parts through this function
+    from .blend import Blend, sequential_artifact  # a blend fits its parts through this function
 
     if isinstance(model, Trending):
         return model.fit(matrix, times)
     if isinstance(model, SASRec):
-        previous = warm_start if warm_start is not None and warm_start.model == model.name else None
+        previous = sequential_artifact(warm_start) if warm_start is not None else None
         return model.fit(matrix, times, features, warm_start=previous)
     if isinstance(model, Blend):
         return model.fit(matrix, times, features, warm_start=warm_start)

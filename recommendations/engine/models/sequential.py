@@ -241,7 +241,9 @@ class SASRec(Recommender):
         )
         if epochs is None:
             epochs = self.epochs if previous is None else self.fine_tune_epochs
-        rows = self._rows_to_train(times, previous)
+        # A content input the checkpoint did not have starts untrained: every row trains it.
+        gains_content = previous is not None and previous.features is None and features is not None
+        rows = self._rows_to_train(times, None if gains_content else previous)
         features, new_item_content = _carried_features(features, previous, n_items)
         with _seeded(self.seed), _deterministic(self.device.type == "cpu"):
             self.features = _features(features, previous)
@@ -251,7 +253,10 @@ class SASRec(Recommender):
             windows = _training_windows(
                 [sequences[row] for row in rows], [kinds[row] for row in rows], self.max_len
             )
-            self._train(windows, features_t, epochs)
+            if len(windows[0]):  # a warm start with no new events is the previous model
+                self._train(windows, features_t, epochs)
+            else:
+                self.network.eval()
         self._vectors = None
         self.trained_until = _latest_time(times)
         return self
@@ -273,7 +278,7 @@ class SASRec(Recommender):
         changed = np.flatnonzero(latest > previous.trained_until)
         others = np.setdiff1d(every, changed)
         rng = np.random.default_rng(self.seed)
-        replay = rng.choice(others, size=min(len(others), max(len(changed), 1)), replace=False)
+        replay = rng.choice(others, size=min(len(others), len(changed)), replace=False)
         return np.sort(np.concatenate([changed, replay]))
 
     def _sequences(
