@@ -425,6 +425,43 @@ class ModelCatalog:
         """Item ids in the request's cart; override so cart slots and filters know the cart."""
         return ()
 
+    # --- What merchandising insights need (stock, cost, restocking, prices) -----------------------
+
+    def stock_levels(self, item_ids: Iterable[str]) -> dict[str, int | None]:
+        """Units in stock by item id, for days-of-stock warnings. ``None``: the store does not
+        count this product's stock (no mapped number field, or a null value). Default: the
+        mapped stock field when it is a number; a boolean stock says nothing about days left."""
+        keys = [item_id for item_id in set(item_ids) if self._is_valid_key(item_id)]
+        fields = self.product_fields
+        stock = fields.lookups.get("stock")
+        if not keys or stock is None or fields.stock_is_bool:
+            return {key: None for key in keys}
+        rows = (
+            self.get_queryset()
+            .filter(**{f"{self.key_field}__in": keys})
+            .values_list(self.key_field, stock)
+        )
+        return {str(key): None if level is None else int(level) for key, level in rows}
+
+    def costs(self, item_ids: Iterable[str]) -> dict[str, Decimal]:
+        """What each product costs the store, by item id; a price suggestion never goes below
+        it. Default: none known (no floor but the suggestion bounds)."""
+        return {}
+
+    def restock_lead_days(self, item_ids: Iterable[str]) -> dict[str, int]:
+        """Days a restock of each product takes to arrive, by item id; a product about to run out
+        within its lead time is flagged. Default: none, so ``RESTOCK_LEAD_DAYS`` applies."""
+        return {}
+
+    def set_price(self, item_id: str, price: Decimal) -> None:
+        """Apply a price a merchandiser accepted in admin. The app never changes a price on its
+        own; a store that keeps prices elsewhere (an ERP) leaves this unimplemented, and admin
+        then says the suggestion cannot be applied here."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement set_price(): change the price where the "
+            "store keeps it, or implement set_price() in the CATALOG_ADAPTER."
+        )
+
     # --- What admin offers a merchandiser (rule targets are picked, not typed) ---------------------
 
     def categories(self) -> list[str]:

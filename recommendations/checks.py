@@ -18,6 +18,8 @@ Errors
     recommendations.E035  DEFAULT_LIMIT is greater than MAX_LIMIT.
     recommendations.E036  ARTIFACT_STORAGE names no alias of settings.STORAGES.
     recommendations.E037  RISK_REVIEW_SCORE is greater than RISK_BLOCK_SCORE.
+    recommendations.E038  INSIGHTS_MIN_HISTORY_DAYS is greater than INSIGHTS_HISTORY_DAYS.
+    recommendations.E039  RESTOCK_LEAD_DAYS is not shorter than OVERSTOCK_WEEKS.
 Warnings
     recommendations.W001  REDIS_URL is set but Redis does not answer (events fall back to the database).
     recommendations.W002  The default catalogue adapter is used without PRODUCT_MODEL.
@@ -54,6 +56,8 @@ BAD_SCHEDULE = "recommendations.E034"
 LIMITS_INVERTED = "recommendations.E035"
 UNKNOWN_STORAGE = "recommendations.E036"
 RISK_LEVELS_INVERTED = "recommendations.E037"
+HISTORY_TOO_SHORT = "recommendations.E038"
+STOCK_BOUNDS_INVERTED = "recommendations.E039"
 
 Problem = tuple[str, str, str]  # (check id, message, hint)
 
@@ -305,6 +309,23 @@ RULES: dict[str, Rule] = {
     "SCHEDULES": Rule((dict,), keys=NAME, check=_schedule_problems),
     "RISK_REVIEW_SCORE": Rule(INT, ge=1, le=100),
     "RISK_BLOCK_SCORE": Rule(INT, ge=1, le=100),
+    "INSIGHTS_HISTORY_DAYS": COUNT,
+    "INSIGHTS_MIN_HISTORY_DAYS": COUNT,
+    "INSIGHTS_HORIZON_DAYS": Rule(INT, ge=1, le=366),
+    "INSIGHTS_BACKTEST_DAYS": COUNT,
+    "INSIGHTS_SEASON_LENGTH": COUNT,
+    "INSIGHTS_INTERVAL_LEVEL": Rule(NUMBER, gt=0, lt=100),
+    "RESTOCK_LEAD_DAYS": Rule(INT, ge=0),
+    "OVERSTOCK_WEEKS": POSITIVE,
+    "STOCK_AWARE_RANKING": FLAG,
+    "STOCK_RANKING_MAX_SHIFT": Rule(INT, ge=0),
+    # 1 or more would let a suggestion halve a price twice over, or take it to nothing.
+    "PRICE_MAX_CHANGE": Rule(NUMBER, gt=0, lt=1),
+    "PRICE_COOLDOWN_DAYS": Rule(INT, ge=0),
+    "PRICE_RISING_DEMAND": Rule(NUMBER, ge=0),
+    "PRICE_MIN_VIEWS": COUNT,
+    "PRICE_LOW_CONVERSION": Rule(NUMBER, gt=0, le=1),
+    "ELASTICITY_MIN_DAYS": Rule(INT, ge=3),
 }
 
 
@@ -374,6 +395,7 @@ def _cross_key_problems(values: dict[str, Any]) -> list[Problem]:
                 "Orders would be held without ever being put up for review first.",
             )
         )
+    problems.extend(_insights_problems(values))
     alias = values["ARTIFACT_STORAGE"]
     storages = getattr(settings, "STORAGES", {})
     if isinstance(alias, str) and alias and alias not in storages:
@@ -382,6 +404,36 @@ def _cross_key_problems(values: dict[str, Any]) -> list[Problem]:
                 UNKNOWN_STORAGE,
                 f"RECOMMENDATIONS['ARTIFACT_STORAGE'] = {alias!r} is not an alias of settings.STORAGES.",
                 f"One of: {', '.join(storages)}; or None for files in ARTIFACT_DIR.",
+            )
+        )
+    return problems
+
+
+def _insights_problems(values: dict[str, Any]) -> list[Problem]:
+    """Pairs of insights settings that contradict each other."""
+
+    def counts(*values: Any) -> bool:
+        return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+    problems: list[Problem] = []
+    history, least = values["INSIGHTS_HISTORY_DAYS"], values["INSIGHTS_MIN_HISTORY_DAYS"]
+    if counts(history, least) and least > history:
+        problems.append(
+            (
+                HISTORY_TOO_SHORT,
+                f"RECOMMENDATIONS['INSIGHTS_MIN_HISTORY_DAYS'] ({least}) is greater than "
+                f"INSIGHTS_HISTORY_DAYS ({history}).",
+                "No product could ever have enough history read to be forecast.",
+            )
+        )
+    lead, weeks = values["RESTOCK_LEAD_DAYS"], values["OVERSTOCK_WEEKS"]
+    if counts(lead, weeks) and lead >= weeks * 7:
+        problems.append(
+            (
+                STOCK_BOUNDS_INVERTED,
+                f"RECOMMENDATIONS['RESTOCK_LEAD_DAYS'] ({lead}) is not shorter than "
+                f"OVERSTOCK_WEEKS ({weeks}) weeks.",
+                "A product would be about to run out and overstocked at once.",
             )
         )
     return problems

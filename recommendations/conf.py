@@ -153,11 +153,42 @@ DEFAULTS: dict[str, Any] = {
         "recommendations.rebuild_segments": {"every": 3600},
         "recommendations.score_visitors": {"every": 60},
         "recommendations.train_anomaly_model": {"crontab": "45 3 * * *"},
+        "recommendations.forecast_demand": {"crontab": "15 2 * * *"},
     },
     # Risk scores (0-100) from which an order or visitor is put up for review, and from which
     # an order is held ("block"); below RISK_REVIEW_SCORE it is allowed.
     "RISK_REVIEW_SCORE": 50,
     "RISK_BLOCK_SCORE": 80,
+    # Merchandising insights (docs/insights.md). Days of events the nightly forecast reads, the
+    # days a product needs from its first behaviour before it is forecast at all, the days
+    # forecast, the last days each product's methods are compared on, the season length in
+    # days, and the prediction interval's level in percent.
+    "INSIGHTS_HISTORY_DAYS": 365,
+    "INSIGHTS_MIN_HISTORY_DAYS": 28,
+    "INSIGHTS_HORIZON_DAYS": 28,
+    "INSIGHTS_BACKTEST_DAYS": 28,
+    "INSIGHTS_SEASON_LENGTH": 7,
+    "INSIGHTS_INTERVAL_LEVEL": 80,
+    # Days a restock takes to arrive (when the adapter's restock_lead_days does not say): stock
+    # lasting no longer is "about to run out". Stock lasting more than OVERSTOCK_WEEKS weeks of
+    # forecast demand is overstock.
+    "RESTOCK_LEAD_DAYS": 14,
+    "OVERSTOCK_WEEKS": 12,
+    # Stock-aware ranking: overstocked items move up and items about to run out move down in
+    # served lists, by at most STOCK_RANKING_MAX_SHIFT positions. Off by default.
+    "STOCK_AWARE_RANKING": False,
+    "STOCK_RANKING_MAX_SHIFT": 2,
+    # Price suggestions: the largest change either way (a fraction of the price), no suggestion
+    # within PRICE_COOLDOWN_DAYS of a product's last price change, "rising demand" is a forecast
+    # at least PRICE_RISING_DEMAND above the last 28 days' rate, and "low conversion" is at
+    # least PRICE_MIN_VIEWS views in 28 days bought below PRICE_LOW_CONVERSION times the
+    # category's purchases per view. Elasticity needs ELASTICITY_MIN_DAYS days with sales.
+    "PRICE_MAX_CHANGE": 0.10,
+    "PRICE_COOLDOWN_DAYS": 14,
+    "PRICE_RISING_DEMAND": 0.2,
+    "PRICE_MIN_VIEWS": 50,
+    "PRICE_LOW_CONVERSION": 0.5,
+    "ELASTICITY_MIN_DAYS": 8,
 }
 
 _IMPORT_STRINGS = {"CATALOG_ADAPTER"}
@@ -236,6 +267,22 @@ class AppSettings:
     SCHEDULES: dict[str, dict[str, Any]]
     RISK_REVIEW_SCORE: int
     RISK_BLOCK_SCORE: int
+    INSIGHTS_HISTORY_DAYS: int
+    INSIGHTS_MIN_HISTORY_DAYS: int
+    INSIGHTS_HORIZON_DAYS: int
+    INSIGHTS_BACKTEST_DAYS: int
+    INSIGHTS_SEASON_LENGTH: int
+    INSIGHTS_INTERVAL_LEVEL: float
+    RESTOCK_LEAD_DAYS: int
+    OVERSTOCK_WEEKS: float
+    STOCK_AWARE_RANKING: bool
+    STOCK_RANKING_MAX_SHIFT: int
+    PRICE_MAX_CHANGE: float
+    PRICE_COOLDOWN_DAYS: int
+    PRICE_RISING_DEMAND: float
+    PRICE_MIN_VIEWS: int
+    PRICE_LOW_CONVERSION: float
+    ELASTICITY_MIN_DAYS: int
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] | None = None

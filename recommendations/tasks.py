@@ -193,3 +193,14 @@ def train_anomaly_model() -> dict:
     from .fraud.anomaly import train_model
 
     return train_model()
+
+
+@shared_task(
+    name="recommendations.forecast_demand", ignore_result=True, time_limit=3000, **RELIABLE
+)
+def forecast_demand() -> dict:
+    """Recompute demand forecasts, stock status, elasticities and price suggestions from the
+    events up to yesterday (beat: nightly). Rewrites its rows whole, so a rerun is harmless."""
+    from .insights.nightly import compute_insights
+
+    return compute_insights().as_dict()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -97,6 +98,21 @@ class ShopCatalog(ModelCatalog):
         pks = [int(i) for i in order_ids if i.isascii() and i.isdecimal() and len(i) <= 18]
         rows = Order.objects.filter(pk__in=pks).values_list("pk", "number")
         return {str(pk): number for pk, number in rows}
+
+    def stock_levels(self, item_ids: Iterable[str]) -> dict[str, int | None]:
+        """Units on the shelf by pk (as text): the shop counts every product's stock."""
+        pks = [int(i) for i in item_ids if i.isascii() and i.isdecimal() and len(i) <= 18]
+        rows = Product.objects.filter(pk__in=pks).values_list("pk", "stock")
+        return {str(pk): stock for pk, stock in rows}
+
+    def set_price(self, item_id: str, price: Decimal) -> None:
+        """Save the accepted price on the product (``save()``, so that the catalogue-change
+        signal tells serving processes)."""
+        if not (item_id.isascii() and item_id.isdecimal() and len(item_id) <= 18):
+            raise Product.DoesNotExist(f"no product {item_id!r}")
+        product = Product.objects.get(pk=int(item_id))
+        product.price = price
+        product.save(update_fields=["price"])
 
     def to_info(self, obj: Product) -> ItemInfo:
         return ItemInfo(

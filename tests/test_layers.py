@@ -25,7 +25,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("registry",),
     ("training",),
     ("precompute",),
-    ("merchandising", "monitoring", "experiments", "marketing", "fraud"),
+    ("merchandising", "monitoring", "experiments", "marketing", "fraud", "insights"),
     ("serving",),
     ("privacy",),
     (

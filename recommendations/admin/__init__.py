@@ -5,6 +5,7 @@ from . import (  # noqa: F401  (registers the ModelAdmins)
     events,
     experiments,
     fraud,
+    insights,
     merchandising,
     privacy,
     quarantine,

@@ -12,6 +12,13 @@ from .fraud import (
     RiskRuleCode,
     RiskSubject,
 )
+from .insights import (
+    DemandDay,
+    DemandForecast,
+    PriceSuggestion,
+    ProductInsight,
+    StockStatus,
+)
 from .marketing import (
     Campaign,
     CampaignContent,
@@ -35,6 +42,8 @@ __all__ = [
     "ConditionKind",
     "Dashboard",
     "DecisionReason",
+    "DemandDay",
+    "DemandForecast",
     "ErasureRequest",
     "Event",
     "EventKind",
@@ -43,6 +52,8 @@ __all__ = [
     "MatchMode",
     "ModelVersion",
     "PrecomputedList",
+    "PriceSuggestion",
+    "ProductInsight",
     "QuarantineCount",
     "QuarantineReason",
     "QuarantinedVisitor",
@@ -57,6 +68,7 @@ __all__ = [
     "SegmentCondition",
     "SegmentDailyCount",
     "SegmentMember",
+    "StockStatus",
     "Suppression",
     "TrainingRun",
     "VariantKind",

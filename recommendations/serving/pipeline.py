@@ -22,6 +22,7 @@ from recommendations import fallbacks
 from recommendations.catalog import ItemInfo, get_catalog
 from recommendations.conf import app_settings
 from recommendations.experiments.live import assignment_for
+from recommendations.insights.ranking import rerank as stock_rerank
 from recommendations.merchandising.loading import load_rules
 from recommendations.merchandising.rules import RuleSpec, apply_rules, pinned_item_ids
 from recommendations.stores import CONTENT_LABEL, RankedList
@@ -75,6 +76,8 @@ class Recommended:
     source: str = ""
     #: Ids of the rules that placed or moved it (a pin; the boosts and buries that matched).
     rule_ids: tuple[int, ...] = ()
+    #: Why stock-aware ranking moved it (``STOCK_AWARE_RANKING``), for staff previews only.
+    stock_note: str = ""
 
 
 @dataclass
@@ -191,6 +194,10 @@ def _recommend(
                 break
     if len(chosen) < limit:  # only category caps can still hold items back: relax them
         chosen = _select(candidates, rules, items, excluded, limit=limit, pool=pool, fill=True)
+    final, unmoved = chosen, dict[str, str]()
+    chosen, stock_notes = _without_database(
+        lambda: stock_rerank(final, items), (final, unmoved), "Stock-aware ranking"
+    )
     used = sorted({c.source for c in chosen})
     return Recommendations(
         slot=slot,
@@ -203,6 +210,7 @@ def _recommend(
                 position=position,
                 source=c.source,
                 rule_ids=_rule_ids(c),
+                stock_note=stock_notes.get(c.item_id, ""),
             )
             for position, c in enumerate(chosen, 1)
         ],

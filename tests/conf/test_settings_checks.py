@@ -161,6 +161,18 @@ def test_e037_review_score_above_block_score(settings):
     assert "RISK_REVIEW_SCORE" in error.msg
 
 
+def test_e038_min_history_longer_than_the_history_read(settings):
+    (error,) = with_values(settings, INSIGHTS_HISTORY_DAYS=30, INSIGHTS_MIN_HISTORY_DAYS=60)
+    assert error.id == "recommendations.E038"
+    assert "INSIGHTS_MIN_HISTORY_DAYS" in error.msg
+
+
+def test_e039_restock_lead_time_not_shorter_than_overstock(settings):
+    (error,) = with_values(settings, RESTOCK_LEAD_DAYS=21, OVERSTOCK_WEEKS=3)
+    assert error.id == "recommendations.E039"
+    assert with_values(settings, RESTOCK_LEAD_DAYS=20, OVERSTOCK_WEEKS=3) == []
+
+
 def test_keys_with_their_own_check_are_not_reported_twice(settings):
     """TRACKED_VIEWS and PRODUCT_FIELDS are reported by E004/E005 only."""
     assert with_values(settings, TRACKED_VIEWS=["shop:product_detail"], PRODUCT_FIELDS=1) == []

@@ -38,6 +38,7 @@ SHORT_PERIODS = {
     "recommendations.rebuild_segments": 3,
     "recommendations.score_visitors": 2,
     "recommendations.train_anomaly_model": 3,
+    "recommendations.forecast_demand": 5,
 }
 SHORTEN = """
 from django_celery_beat.models import IntervalSchedule, PeriodicTask

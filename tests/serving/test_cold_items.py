@@ -200,9 +200,10 @@ def test_a_real_commit_runs_the_task(shop):
     assert similar(mug).items[0].reason.kind is ReasonKind.SIMILAR_CONTENT
 
 
-def test_the_web_side_imports_neither_torch_nor_scikit_learn():
-    """Web processes import the receiver and the task; scikit-learn loads only where a task
-    computes, and the features it computes with never need torch."""
+def test_the_web_side_imports_neither_torch_nor_scikit_learn_nor_statsforecast():
+    """Web processes import the receiver, the tasks, admin and the API; scikit-learn loads only
+    where a task computes, the features it computes with never need torch, and the forecasting
+    library (with pandas) loads only in the nightly insights run."""
     script = (
         "import os, sys\n"
         "class NoTorch:\n"
@@ -213,8 +214,9 @@ def test_the_web_side_imports_neither_torch_nor_scikit_learn():
         "import django\n"
         "django.setup()\n"
         "import recommendations.receivers, recommendations.tasks, recommendations.precompute\n"
-        "import recommendations.serving.pipeline\n"
-        "web = sorted(m for m in ('torch', 'sklearn') if m in sys.modules)\n"
+        "import recommendations.serving.pipeline, recommendations.admin, recommendations.urls\n"
+        "web = sorted(m for m in ('torch', 'sklearn', 'statsforecast', 'pandas')"
+        " if m in sys.modules)\n"
         "from recommendations.engine.features import item_features\n"
         "rows = item_features(['enamel mug', 'steel mug'], categories=['a', 'a']).shape[0]\n"
         "print(web, rows, 'torch' in sys.modules)\n"

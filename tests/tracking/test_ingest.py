@@ -177,6 +177,7 @@ def test_the_app_tasks_are_acknowledged_late_and_bounded():
     }
     assert sorted(app_tasks) == [
         "recommendations.cleanup_events",
+        "recommendations.forecast_demand",
         "recommendations.ingest_pending",
         "recommendations.precompute_lists",
         "recommendations.rebuild_segments",
