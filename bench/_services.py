@@ -272,3 +272,60 @@ def run_wrk(
     return WrkResult(
         rps, percentile("50"), percentile("99"), requests, int(non_2xx[1]) if non_2xx else 0, out
     )
+
+
+@contextlib.contextmanager
+def sequential_model(pks: list[int], users: int = 2000, steps: int = 12, seed: int = 3):
+    """The sequential model (64 dims, 2 blocks, 50 items) fitted on generated browsing walks over
+    the products, active as the for-you version while the block runs, removed after it. The
+    benchmark process fits it with torch; web workers load the artifact and score it with numpy,
+    as in production. Two epochs: its speed, not its quality, is measured."""
+    import io
+
+    import numpy as np
+    import scipy.sparse as sp
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from recommendations.engine.artifacts import save_artifact
+    from recommendations.engine.models import SASRec
+    from recommendations.models import ModelVersion
+
+    rng = np.random.default_rng(seed)
+    n_items = len(pks)
+    following = np.stack([rng.permutation(n_items), rng.permutation(n_items)], axis=1)
+    rows, cols, times = [], [], []
+    for user in range(users):
+        item, seen = int(rng.integers(n_items)), set()
+        for step in range(steps):
+            if item not in seen:
+                seen.add(item)
+                rows.append(user)
+                cols.append(item)
+                times.append(float(step * 60 + user))
+            item = int(following[item, rng.integers(2)])
+    shape = (users, n_items)
+    matrix = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape)
+    stamps = sp.csr_matrix((np.asarray(times), (rows, cols)), shape=shape)
+    model = SASRec(epochs=2, seed=seed, device="cpu").fit(matrix, stamps)
+    artifact = model.to_artifact()
+    artifact.item_keys = np.asarray([str(pk) for pk in pks])
+    buffer = io.BytesIO()
+    save_artifact(artifact, buffer)
+    ModelVersion.objects.filter(scenario="for_you", status=ModelVersion.Status.ACTIVE).update(
+        status=ModelVersion.Status.RETIRED
+    )
+    version = ModelVersion.objects.create(
+        scenario="for_you",
+        model="sasrec",
+        version=f"sasrec-bench-{timezone.now():%Y%m%d%H%M%S}",
+        params=artifact.params,
+        status=ModelVersion.Status.ACTIVE,
+        promoted_at=timezone.now(),
+    )
+    version.artifact.save(f"for_you/{version.version}.npz", ContentFile(buffer.getvalue()))
+    try:
+        yield version
+    finally:
+        version.artifact.delete(save=False)
+        version.delete()

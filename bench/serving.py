@@ -11,11 +11,16 @@ Rounds alternate baseline / for-you; medians are compared. Then the for-you endp
 the fewest connections that reach 80 % of its measured peak, for the p50/p99 figures.
 After the runs, each gunicorn worker's resident memory is read from /proc and its memory map is
 checked for torch's native library.
+
+``--model sequential``: the sequential model (64 dims, 2 blocks, fitted by the benchmark on
+generated walks over the products, ``_services.sequential_model``) is the active for-you version,
+so every for-you request also runs its encoder in numpy over the visitor's recent items.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -59,6 +64,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--visitors", type=int, default=500)
+    parser.add_argument("--model", choices=("none", "sequential"), default="none")
     args = parser.parse_args()
 
     svc.prepare_database()
@@ -77,7 +83,8 @@ def main() -> None:
 
     results: dict[str, list[svc.WrkResult]] = {"bare": [], "for-you": []}
     env = {"RECOMMENDATIONS_THROTTLE_RATE": "", "BEACON_THROTTLE_RATE": ""}
-    with svc.consumer(), svc.gunicorn(extra_env=env) as (base, master):
+    model = svc.sequential_model(pks) if args.model == "sequential" else contextlib.nullcontext()
+    with model, svc.consumer(), svc.gunicorn(extra_env=env) as (base, master):
         from recommendations.precompute import refresh_popularity
 
         refresh_popularity()
@@ -117,6 +124,7 @@ def main() -> None:
         "p99_ms": round(paced.p99_ms, 2),
         "worker_rss_mb": round(rss, 1),
         "torch_imported": torch_imported,
+        "model": args.model,
     }
     print()
     print(

@@ -15,7 +15,7 @@ from recommendations.registry import active_version, load_version_artifact
 from recommendations.serving.models import ActiveModels
 from recommendations.training import train
 
-from .helpers import START, view
+from .helpers import START, stored, view
 
 pytestmark = pytest.mark.django_db
 N_ITEMS = 40
@@ -73,6 +73,17 @@ def test_a_full_run_selects_a_sequential_model_where_order_decides(
     ab = [item for item, _ in model.recommend([str(b), str(a)], 4)]  # newest first: b last
     ba = [item for item, _ in model.recommend([str(a), str(b)], 4)]
     assert after_b & set(ab[:2]) and ab != ba, (ab, ba, after_a, after_b)
+
+    # The precomputed lists of signed-in users are scored the same way, in time order: most
+    # users' lists lead with a successor of the item they viewed last.
+    led = 0
+    for user in range(FIRST, FIRST + 50):
+        last = Event.objects.filter(user_id=user).order_by("-ts").values_list("item_id", flat=True)
+        found = stored(f"user:{user}")
+        assert found is not None and found.model_version == active.version
+        top = {item for item, _ in found.items[:2]}
+        led += bool(top & {str(item) for item in following[int(last[0])]})
+    assert led >= 35, led
 
 
 def test_the_settings_keep_it_out_of_small_stores_and_out_when_off(
