@@ -125,7 +125,8 @@ def test_evaluate_interactions_json_prints_exactly_one_object(tmp_path, unix):
     assert set(result) == {"protocol", "models", "selected"}
     assert result["protocol"] == "leave_last_out"
     assert result["selected"] in result["models"]
-    assert {"popularity", "itemknn", "ease", "als"} <= set(result["models"])
+    # The sequential model and its blend are evaluated by default, as full runs train them.
+    assert {"popularity", "itemknn", "ease", "als", "sasrec", "blend"} <= set(result["models"])
     for metrics in result["models"].values():
         assert set(metrics) == {"hr@10", "recall@20", "ndcg@10", "fit_s"}
     assert result["models"]["ease"]["ndcg@10"] > result["models"]["popularity"]["ndcg@10"]
@@ -134,8 +135,12 @@ def test_evaluate_interactions_json_prints_exactly_one_object(tmp_path, unix):
 def test_evaluate_prints_a_row_per_model_without_json(tmp_path):
     path = tmp_path / "interactions.csv"
     clustered_csv(path)
-    output = run("recommendations_evaluate", "--interactions", str(path), "--protocol", "time")
+    output = run(
+        "recommendations_evaluate", "--interactions", str(path), "--protocol", "time",
+        "--no-sequential",
+    )  # fmt: skip
     lines = output.splitlines()
+    assert not any(line.startswith(("sasrec ", "blend ")) for line in lines)
     assert lines[0] == "protocol: time"
     assert lines[1].split() == ["model", "hr@10", "recall@20", "ndcg@10", "fit_s"]
     assert any(line.startswith("popularity ") for line in lines)
