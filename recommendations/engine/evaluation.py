@@ -31,7 +31,6 @@ from .selection import (
     Candidate,
     fit_model,
     for_you_candidates,
-    select_blend,
     select_for_you,
     sequential_candidates,
 )
@@ -88,9 +87,9 @@ def evaluate_interactions(
     Returns ``{"protocol": ..., "models": {name: {"hr@10", "recall@20", "ndcg@10", "fit_s",
     "coverage@10", "validation_ndcg@10", "params"}}, "selected": name}``. Each family is
     represented by its best configuration on validation, refitted on the whole training part.
-    ``sequential`` adds the sequential model (``sasrec``) and its blend with EASE (``blend``, the
-    weight chosen on the same validation split); the blend is selected when its validation score
-    is the best.
+    ``sequential`` adds the sequential model (``sasrec``) and its blend with EASE (``blend``, its
+    weights chosen on the same validation split), as full training runs do; the blend reuses the
+    families' refits where its parts have their configurations.
     """
     interactions = data if isinstance(data, Interactions) else interactions_from(data)
     split = split_by(
@@ -119,10 +118,18 @@ def evaluate_interactions(
     models: dict[str, dict[str, Any]] = {}
     fitted: dict[str, Recommender] = {}
     best = selection.best_per_family()
-    for name, trial in best.items():
+    # A blend last: its parts are the families' own refits when their configurations match.
+    for name, trial in sorted(best.items(), key=lambda pair: pair[0] == Blend.name):
         model = trial.fresh()
         started = time.perf_counter()
-        fit_model(model, split.train, times=split.train_times)
+        if isinstance(model, Blend):
+            model.parts = [_refitted(part, fitted) for part in model.parts]
+            for part in model.parts:
+                if part.train is None:
+                    fit_model(part, split.train, times=split.train_times)
+            model.with_fitted(split.train)
+        else:
+            fit_model(model, split.train, times=split.train_times)
         fit_s = time.perf_counter() - started
         fitted[name] = model
         models[name] = {
@@ -132,29 +139,13 @@ def evaluate_interactions(
             "params": trial.params,
         }
     selected = selection.best.name
-    if sequential and {"ease", "sasrec"} <= set(best):
-        started = time.perf_counter()
-        blended = select_blend(
-            split.train,
-            split.train_times,
-            Candidate("ease", best["ease"].fresh),
-            Candidate("sasrec", best["sasrec"].fresh),
-            protocol=protocol,
-            seed=seed,
-            refit=False,
-        )
-        weights = [1.0 - blended.weight, blended.weight]
-        blend = Blend([fitted["ease"], fitted["sasrec"]], weights).with_fitted(split.train)
-        score = blended.scores[blended.weight]
-        models["blend"] = {
-            **evaluate_model(blend, split, features=features),
-            "fit_s": time.perf_counter() - started,
-            "validation_ndcg@10": score,
-            "params": {"parts": ["ease", "sasrec"], "weights": weights},
-        }
-        if score > selection.best.metrics[selection.metric]:
-            selected = "blend"
     return {"protocol": protocol, "models": models, "selected": selected}
+
+
+def _refitted(part: Recommender, fitted: Mapping[str, Recommender]) -> Recommender:
+    """The family's refitted model when it has ``part``'s configuration, else ``part``."""
+    same = fitted.get(part.name)
+    return same if same is not None and same.params() == part.params() else part
 
 
 def interactions_from(data: Any, config: MatrixConfig | None = None) -> Interactions:
