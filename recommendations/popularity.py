@@ -47,10 +47,14 @@ def computed_popularity(
 
     With ``decay`` each event counts ``2^(-age / TRENDING_HALF_LIFE)`` (age to the hour, measured
     from the newest event, so an imported history months old still has a trend). A category's
-    ranking is the store's, filtered: one query serves every category.
+    ranking is the store's, filtered: one query serves every category. Cached rankings are the
+    first ``_CATEGORY_POOL`` items, whatever ``size`` asks for: one query per decay serves every
+    slot, not one per (decay, size).
     """
+    if not use_cache:
+        return _query(decay, size) or []
     if category is not None:
-        ranked = computed_popularity(decay=decay, size=_CATEGORY_POOL, use_cache=use_cache)
+        ranked = _cached(decay, max(size, _CATEGORY_POOL))
         memo_key = (decay, category)
         memo = _by_category.get(memo_key)
         if memo is not None and memo[0] is ranked:  # the same store ranking: filtered already
@@ -59,24 +63,32 @@ def computed_popularity(
         filtered = [(i, s) for i, s in ranked if i in infos and infos[i].category == category]
         _by_category[memo_key] = (ranked, filtered)
         return filtered[:size]
-    cache_key = f"recommendations:popularity:{int(decay)}:{size}"
-    shared = redis_client.shared_cache()
-    if not use_cache:
-        return _query(decay, size) or []
-    if shared is not None:
-        cached = shared.get(cache_key)
-        if cached is not None:
-            return cached
-        fresh = _query(decay, size)
-        if fresh is None:
-            return []
-        shared.set(cache_key, fresh, app_settings.POPULARITY_CACHE_SECONDS)
-        return fresh
-    return _local_popularity(cache_key, decay, size)
+    return _cached(decay, max(size, _CATEGORY_POOL))[:size]
 
 
-#: The store-wide ranking a category's is filtered from.
+#: The store-wide ranking a category's is filtered from, and the length of every cached ranking.
 _CATEGORY_POOL = 2000
+
+
+def _cached(decay: bool, size: int) -> RankedList:
+    """The ranking from the shared cache (computed on a miss), else from this process's copy.
+
+    Every ranking read from the shared cache is also kept by the process: when Redis goes away
+    the process serves its copy while a background thread recomputes it, so that no request
+    waits for the query (seconds on a large event table), not even the first after the failure.
+    """
+    cache_key = _key(decay, size)
+    shared = redis_client.shared_cache()
+    if shared is None:
+        return _local_popularity(cache_key, decay, size)
+    ranked = shared.get(cache_key)
+    if ranked is None:
+        ranked = _query(decay, size)
+        if ranked is None:
+            return []
+        shared.set(cache_key, ranked, app_settings.POPULARITY_CACHE_SECONDS)
+    _local[cache_key] = (time.monotonic() + app_settings.POPULARITY_CACHE_SECONDS, ranked)
+    return ranked
 
 
 def _query(decay: bool, size: int) -> RankedList | None:
@@ -90,10 +102,14 @@ def _query(decay: bool, size: int) -> RankedList | None:
         return None
 
 
+def _key(decay: bool, size: int) -> str:
+    return f"recommendations:popularity:{int(decay)}:{size}"
+
+
 def _local_popularity(cache_key: str, decay: bool, size: int) -> RankedList:
-    """While the shared cache's Redis is down, the process keeps its own copy: computed once,
-    then served while a background thread refreshes it after ``POPULARITY_CACHE_SECONDS``, so
-    that no request waits for the query again (it takes seconds on a large event table)."""
+    """While the shared cache's Redis is away: the process's copy, computed once if it has none
+    (the only time a request waits for the queries), then served while a background thread
+    refreshes it after ``POPULARITY_CACHE_SECONDS``."""
     now = time.monotonic()
     local = _local.get(cache_key)
     if local is None:
@@ -104,6 +120,11 @@ def _local_popularity(cache_key: str, decay: bool, size: int) -> RankedList:
                 if ranked is None:
                     return []
                 local = _local[cache_key] = (now + app_settings.POPULARITY_CACHE_SECONDS, ranked)
+                # A page that needs one ranking soon needs the other (the trending and popular
+                # backfills): computed by the same request, not by a later one.
+                other = _key(not decay, size)
+                if other not in _local and (more := _query(not decay, size)) is not None:
+                    _local[other] = (now + app_settings.POPULARITY_CACHE_SECONDS, more)
         return local[1]
     if local[0] <= now and cache_key not in _refreshing:
         _refreshing.add(cache_key)
@@ -123,19 +144,33 @@ def _refresh(cache_key: str, decay: bool, size: int) -> None:
         connection.close()  # the thread's own connection
 
 
-#: While the shared cache is out of reach, a process keeps what it computed, so that a page with
-#: several slots does not ask the database once per slot.
+#: What the process last computed or read from the shared cache, with when it goes stale: served
+#: while the shared cache is out of reach, so that a page does not wait for the query.
 _local: dict[str, tuple[float, RankedList]] = {}
 _refreshing: set[str] = set()
 #: Each category's ranking, with the process's store ranking it was filtered from: while that
 #: copy is the one served, a category costs no catalogue lookup.
 _by_category: dict[tuple[bool, str], tuple[RankedList, RankedList]] = {}
 _refresh_lock = threading.Lock()
+#: Store-wide rankings (``popular``, ``trending``, and per category) as last read from the list
+#: store: served as they were while it is out of reach, instead of being computed from events.
+_last_stored: dict[str, RankedList] = {}
+
+
+def keep_stored(key: str, ranked: RankedList) -> None:
+    """Remember the stored ranking ``key`` as just read (see :func:`last_stored`)."""
+    _last_stored[key] = ranked
+
+
+def last_stored(key: str) -> RankedList:
+    """The stored ranking ``key`` as last read by this process, or ``[]``."""
+    return _last_stored.get(key, [])
 
 
 def _clear() -> None:
     _local.clear()
     _by_category.clear()
+    _last_stored.clear()
 
 
 caches_registry.register("popularity", _clear)

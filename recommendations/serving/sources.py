@@ -14,7 +14,7 @@ from django.db.models import Count, Max
 from recommendations import fallbacks, redis_client
 from recommendations.conf import app_settings
 from recommendations.models import Event, EventKind
-from recommendations.popularity import computed_popularity
+from recommendations.popularity import computed_popularity, keep_stored, last_stored
 from recommendations.stores import RankedList, StoreUnavailable, get_store
 from recommendations.tracking import live
 from recommendations.types import Fallback
@@ -104,7 +104,7 @@ def trending(limit: int, category: str | None = None) -> RankedList:
         return rows
     # Few live counters (a quiet hour, a fresh stream): the stored ranking fills in after them.
     key = f"trending:category:{category}" if category else "trending"
-    stored = _stored(key) or computed_popularity(category=category, decay=True)
+    stored = _stored(key, keep=True) or computed_popularity(category=category, decay=True)
     if not rows:
         return stored[:limit]
     floor = min(score for _, score in rows)
@@ -118,7 +118,7 @@ def trending(limit: int, category: str | None = None) -> RankedList:
 def popular(limit: int, category: str | None = None) -> RankedList:
     """Most popular items over ``POPULARITY_WINDOW_DAYS``; the backfill of last resort."""
     key = f"popular:category:{category}" if category else "popular"
-    stored = _stored(key)
+    stored = _stored(key, keep=True)
     if stored:
         return stored[:limit]
     return computed_popularity(category=category, decay=False)[:limit]
@@ -144,10 +144,16 @@ def user_list(user_id: int | None) -> RankedList:
     return _stored(f"user:{user_id}")
 
 
-def _stored(key: str) -> RankedList:
+def _stored(key: str, *, keep: bool = False) -> RankedList:
+    """The stored list ``key``; with ``keep`` (store-wide rankings, a few lists), the process
+    remembers what it read and answers with that while the store is out of reach, so that a
+    Redis failure neither changes these lists nor makes a request compute them from events."""
     try:
-        return get_store().get_many([key]).get(key, [])
+        found = get_store().get_many([key]).get(key, [])
     except StoreUnavailable as exc:
         logger.warning("Precomputed lists unavailable (%s)", exc)
         fallbacks.note(Fallback.LISTS)
-        return []
+        return last_stored(key) if keep else []
+    if keep and found:
+        keep_stored(key, found)
+    return found

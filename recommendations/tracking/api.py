@@ -58,12 +58,13 @@ def track(
     *,
     value: float | None = None,
     context: dict[str, Any] | None = None,
+    durable: bool = True,
 ) -> None:
     """Record that the request's visitor did ``kind`` with ``item_id``.
 
     Honours consent, never raises for storage problems, and delivers after the current
-    transaction commits.
+    transaction commits; ``durable=False``: see :func:`~.sinks.deliver`.
     """
     record = build_record(request, kind, item_id, value=value, context=context)
     if record is not None:
-        emit([record])
+        emit([record], durable=durable)

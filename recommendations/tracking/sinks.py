@@ -51,8 +51,13 @@ def stream_key() -> str:
     return app_settings.key("events")
 
 
-def deliver(records: list[EventRecord]) -> Outcome:
-    """Queue ``records`` on the stream, or store them, or count them as dropped."""
+def deliver(records: list[EventRecord], *, durable: bool = True) -> Outcome:
+    """Queue ``records`` on the stream, or store them, or count them as dropped.
+
+    ``durable=False`` is for events nobody is told were stored (a page view): written to the
+    database while Redis is away, their commit does not wait for the disk, so that the page
+    does not wait for it (see :func:`~.store.insert_events`). A beacon's batch, acknowledged
+    with a 202, stays durable."""
     if not records:
         return Outcome.STORED
     if app_settings.services_mode and redis_client.available():
@@ -65,7 +70,7 @@ def deliver(records: list[EventRecord]) -> Outcome:
                 "Redis unavailable (%s); writing %d event(s) to the database", exc, len(records)
             )
     try:
-        new = insert_events(records)
+        new = insert_events(records, wait_for_flush=durable)
     except DatabaseError:
         dropped.add(len(records))
         logger.exception(
@@ -78,10 +83,10 @@ def deliver(records: list[EventRecord]) -> Outcome:
     return Outcome.STORED
 
 
-def emit(records: list[EventRecord]) -> None:
+def emit(records: list[EventRecord], *, durable: bool = True) -> None:
     """Deliver ``records`` once the current transaction commits (at once outside one).
 
     A rolled-back order therefore records no purchase.
     """
     if records:
-        transaction.on_commit(lambda: deliver(records), robust=True)
+        transaction.on_commit(lambda: deliver(records, durable=durable), robust=True)

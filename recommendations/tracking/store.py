@@ -44,8 +44,16 @@ RETURNING event_id
 """
 
 
-def insert_events(records: Iterable[EventRecord], *, using: str | None = None) -> list[EventRecord]:
+def insert_events(
+    records: Iterable[EventRecord], *, using: str | None = None, wait_for_flush: bool = True
+) -> list[EventRecord]:
     """Store ``records``, skipping any whose ``event_id`` is already stored.
+
+    With ``wait_for_flush=False`` (PostgreSQL, outside any transaction) the commit returns before
+    the write-ahead log reaches the disk: for events that nobody was told were stored (a page
+    view a response must not wait for), PostgreSQL's ``synchronous_commit = off``. The rows are
+    written in the same order and never half; a crash of PostgreSQL itself (not of the web
+    process) can lose the last few hundred milliseconds of them (three times ``wal_writer_delay``).
 
     Returns the records that were new. Anonymous records of a visitor who has logged in are
     attributed to that user (see :class:`~recommendations.models.VisitorLink`). Records of an
@@ -62,7 +70,7 @@ def insert_events(records: Iterable[EventRecord], *, using: str | None = None) -
         return []
     alias = using or router.db_for_write(Event)
     if connections[alias].vendor == "postgresql":
-        new_ids = _insert_postgresql(list(unique.values()), alias)
+        new_ids = _insert_postgresql(list(unique.values()), alias, wait_for_flush)
     else:
         new_ids = _insert_orm(unique, alias)
     return [unique[event_id] for event_id in new_ids]
@@ -84,9 +92,13 @@ def _without_suppressed(unique: dict[str, EventRecord]) -> dict[str, EventRecord
     return kept
 
 
-def _insert_postgresql(records: list[EventRecord], alias: str) -> list[str]:
+def _insert_postgresql(records: list[EventRecord], alias: str, wait_for_flush: bool) -> list[str]:
     move = _STAGE_MOVE.format(event=Event._meta.db_table, link=VisitorLink._meta.db_table)
+    # Inside a caller's transaction the setting would apply to all of it: only on our own.
+    asynchronous = not wait_for_flush and not connections[alias].in_atomic_block
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        if asynchronous:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(_STAGE_DDL)
         raw = cursor.cursor
         with raw.copy(_STAGE_COPY) as copy:
