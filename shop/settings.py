@@ -255,6 +255,9 @@ RECOMMENDATIONS = {
     "BOT_BURST_LIMIT": int(os.environ.get("BOT_BURST_LIMIT", "20") or 0) or None,
     "VISITOR_COOKIE_SECURE": HTTPS,
     "CURRENCY": "GBP",
+    # The sequential model joins full runs of a store with enough sequences; off on a machine
+    # where a minute or two of training per run is too much.
+    "SEQUENTIAL_MODEL": _env_flag("RECOMMENDATIONS_SEQUENTIAL_MODEL", default=True),
 }
 
 LOGGING = {
