@@ -81,7 +81,7 @@ def evaluate_interactions(
     :func:`~recommendations.engine.datasets.read_interactions_csv`) or a table with ``user``,
     ``item``, ``timestamp`` and optional ``weight`` columns (a dict of arrays, a DataFrame). Pairs
     are binary unless weights are given. ``features`` (rows aligned with the item index) adds
-    diversity@10. ``protocol``: ``"leave_last_out"`` (the reference), ``"last_basket"`` or
+    diversity@10 and is the sequential model's side input, as the catalogue is in training. ``protocol``: ``"leave_last_out"`` (the reference), ``"last_basket"`` or
     ``"time"``; model selection validates on a split of the training part by the same protocol.
 
     Returns ``{"protocol": ..., "models": {name: {"hr@10", "recall@20", "ndcg@10", "fit_s",
@@ -105,11 +105,12 @@ def evaluate_interactions(
 
     candidates = list(candidates or for_you_candidates(split.train.shape[1], device))
     if sequential:
-        candidates += sequential_candidates(split.train.shape[1], device)
+        candidates += sequential_candidates(split.train.shape[1], device, seed=seed)
     selection = select_for_you(
         split.train,
         split.train_times,
         candidates=candidates,
+        features=features,
         protocol=protocol,
         seed=seed,
         time_budget_s=time_budget_s,
@@ -126,10 +127,10 @@ def evaluate_interactions(
             model.parts = [_refitted(part, fitted) for part in model.parts]
             for part in model.parts:
                 if part.train is None:
-                    fit_model(part, split.train, times=split.train_times)
+                    fit_model(part, split.train, times=split.train_times, features=features)
             model.with_fitted(split.train)
         else:
-            fit_model(model, split.train, times=split.train_times)
+            fit_model(model, split.train, times=split.train_times, features=features)
         fit_s = time.perf_counter() - started
         fitted[name] = model
         models[name] = {

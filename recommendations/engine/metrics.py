@@ -17,7 +17,8 @@ def hits(top: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
     rows = np.repeat(np.arange(relevant.shape[0], dtype=np.int64), np.diff(relevant.indptr))
     relevant_codes = rows * n_items + relevant.indices
     top_codes = np.arange(top.shape[0], dtype=np.int64)[:, None] * n_items + top
-    return np.isin(top_codes, relevant_codes)
+    # A short list is padded with -1, whose code would be the previous row's last item.
+    return np.isin(top_codes, relevant_codes) & (top >= 0)
 
 
 def per_row_metrics(top: np.ndarray, relevant: sp.csr_matrix) -> dict[str, np.ndarray]:

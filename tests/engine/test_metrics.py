@@ -4,6 +4,7 @@ import scipy.sparse as sp
 
 from recommendations.engine.metrics import (
     coverage,
+    hits,
     intra_list_diversity,
     per_row_metrics,
     ranking_metrics,
@@ -88,3 +89,11 @@ def test_time_split_drops_test_cells_of_users_without_history():
     assert split.users.tolist() == [0, 2]
     assert split.train.nnz == 2
     assert split.test.nnz == 2
+
+
+def test_a_padded_short_list_never_hits_the_previous_rows_last_item():
+    relevant = sp.csr_matrix(np.array([[0, 0, 1], [1, 0, 0]], dtype=np.float32))
+    top = np.array([[2, -1], [0, -1]])
+    assert hits(top, relevant).tolist() == [[True, False], [True, False]]
+    top = np.array([[0, 1], [-1, -1]])  # row 1's padding would read as row 0's item 2
+    assert not hits(top, relevant)[1].any()
