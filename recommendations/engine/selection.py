@@ -582,7 +582,7 @@ def _score_blend(
     trial.fit_s = time.perf_counter() - fit_started
     choices = [blend.weights] if blend.tuned or len(blend.parts) != 2 else None
     best: tuple[float, dict[str, np.ndarray], list[float]] | None = None
-    for weights in choices or [[1.0 - w, w] for w in BLEND_WEIGHTS]:
+    for weights in choices or [[round(1.0 - w, 6), w] for w in BLEND_WEIGHTS]:
         blend.weights = list(weights)
         per_row = per_row_metrics(score(blend), relevant)
         value = float(per_row[metric].mean()) if len(per_row[metric]) else 0.0
