@@ -40,6 +40,14 @@ def env(**extra: str) -> dict[str, str]:
     }
 
 
+#: What the benchmarks' clients say they are: urllib's own user agent counts as a bot (crawlerdetect),
+#: whose views are quarantined, not tracked.
+BROWSER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Safari/537.36"
+)
+
+
 def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
@@ -329,3 +337,50 @@ def sequential_model(pks: list[int], users: int = 2000, steps: int = 12, seed: i
     finally:
         version.artifact.delete(save=False)
         version.delete()
+
+
+@contextlib.contextmanager
+def consumers(count: int, args: tuple[str, ...] = ()) -> Iterator[list[subprocess.Popen]]:
+    """``count`` ingest consumers in the one consumer group, named bench-1 … bench-N, each logging
+    to ``recommendations-bench-consumer-<i>.log``; ``args`` are passed to every one."""
+    with contextlib.ExitStack() as stack:
+        procs = [
+            stack.enter_context(
+                process(
+                    [PYTHON, "manage.py", "recommendations_ingest", "--name", f"bench-{i}", *args],
+                    log_name=f"consumer-{i}",
+                )
+            )
+            for i in range(1, count + 1)
+        ]
+        yield procs
+
+
+def consumer_log(index: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"recommendations-bench-consumer-{index}.log"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a running process has used so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def precompute_related(pks: list[int], relation: str, length: int = 30, seed: int = 11) -> None:
+    """A ``relation`` list (``also-viewed``, ``bought-together``) of ``length`` random other
+    products for every product, as :func:`precompute_similar` writes ``similar``."""
+    import random
+
+    from recommendations.stores import get_store
+
+    rng = random.Random(seed)
+    ids = [str(pk) for pk in pks]
+    get_store().put_many(
+        {
+            f"item:{item}:{relation}": [
+                (other, 1.0 / (rank + 1))
+                for rank, other in enumerate(rng.sample([i for i in ids if i != item], length))
+            ]
+            for item in ids
+        }
+    )

@@ -29,7 +29,9 @@ import _services as svc
 
 
 def get(url: str, cookie: str) -> bytes:
-    request = urllib.request.Request(url, headers={"Cookie": cookie})
+    request = urllib.request.Request(
+        url, headers={"Cookie": cookie, "User-Agent": svc.BROWSER_AGENT}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.read()
 

@@ -269,6 +269,7 @@ RULES: dict[str, Rule] = {
     # 0 would make XREADGROUP block forever.
     "INGEST_BLOCK_MS": COUNT,
     "INGEST_LINGER_MS": Rule(INT, ge=0),
+    "INGEST_LINGER_MIN_RATE": Rule(NUMBER, ge=0),
     "INGEST_CLAIM_IDLE_MS": COUNT,
     "INGEST_MAX_DELIVERIES": COUNT,
     "RECENT_ITEMS": COUNT,

@@ -61,10 +61,15 @@ DEFAULTS: dict[str, Any] = {
     # Ingest consumer.
     "INGEST_BATCH_SIZE": 200,
     "INGEST_BLOCK_MS": 1000,
-    # After the first message of a batch arrives, wait this long for more before storing: a
-    # trickle of single events is stored in a few batches instead of one transaction each, which
-    # leaves the CPU to the web processes (docs/benchmarks.md); it bounds freshness from below.
+    # After the first message of a batch arrives, wait up to this long for more before storing:
+    # under load, single events are stored in a few batches instead of one transaction each,
+    # which leaves the CPU to the web processes (docs/benchmarks.md).
     "INGEST_LINGER_MS": 250,
+    # ...but only while messages (one per page view or beacon request) reach a consumer at least
+    # this fast, per second: a slower trickle is stored as soon as it is read (freshness in
+    # milliseconds), and the wait is never longer than the rate needs to fill the batch.
+    # 0: every partial batch waits INGEST_LINGER_MS, whatever the rate.
+    "INGEST_LINGER_MIN_RATE": 100,
     "INGEST_CLAIM_IDLE_MS": 30_000,
     "INGEST_MAX_DELIVERIES": 5,
     # Live state kept by the consumer.
@@ -231,6 +236,7 @@ class AppSettings:
     INGEST_BATCH_SIZE: int
     INGEST_BLOCK_MS: int
     INGEST_LINGER_MS: int
+    INGEST_LINGER_MIN_RATE: float
     INGEST_CLAIM_IDLE_MS: int
     INGEST_MAX_DELIVERIES: int
     RECENT_ITEMS: int

@@ -77,8 +77,19 @@ def _encode(items: RankedList) -> str:
     )
 
 
-def _decode(raw: bytes | str) -> RankedList:
+def decode_list(raw: bytes | str) -> RankedList:
+    """A list as stored in Redis (see :func:`_encode`)."""
     return [(str(item_id), float(score)) for item_id, score in json.loads(raw)]
+
+
+def list_key(name: str) -> str:
+    """The Redis key of the list named ``name`` (``user:7``, ``item:42:similar``)."""
+    return app_settings.key("list", name)
+
+
+def labels_key() -> str:
+    """The Redis hash of each list's label (what wrote it), by list name."""
+    return app_settings.key("list-versions")
 
 
 def _require_breaker_closed() -> None:
@@ -109,7 +120,7 @@ class RedisListStore:
             redis_client.mark_down()
             raise StoreUnavailable(str(exc)) from exc
         return {
-            key: _decode(value)
+            key: decode_list(value)
             for key, value in zip(keys, values, strict=True)
             if value is not None
         }
@@ -128,7 +139,7 @@ class RedisListStore:
             redis_client.mark_down()
             raise StoreUnavailable(str(exc)) from exc
         return {
-            key: (_decode(value), label.decode() if label is not None else "")
+            key: (decode_list(value), label.decode() if label is not None else "")
             for key, value, label in zip(keys, values, labels, strict=True)
             if value is not None
         }

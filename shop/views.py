@@ -81,11 +81,20 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, "shop/search.html", {"query": query, "page_obj": page_obj})
 
 
+#: ``?blocks=3`` and ``?blocks=0``: the product page with three recommendation blocks or none,
+#: for ``bench/page_slots.py``, which compares the two. The same view (and so the same tracking
+#: of the product view); without the parameter, the store's own page.
+_BENCH_TEMPLATES = {
+    "3": "shop/bench/product_slots.html",
+    "0": "shop/bench/product_plain.html",
+}
+
+
 def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
     product = get_object_or_404(queries.visible_products(), pk=pk)
     return render(
         request,
-        "shop/product_detail.html",
+        _BENCH_TEMPLATES.get(request.GET.get("blocks", ""), "shop/product_detail.html"),
         {
             "product": product,
             "form": QuantityForm(),

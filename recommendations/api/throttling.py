@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -15,10 +16,36 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from recommendations import redis_client
 from recommendations.conf import app_settings
+from recommendations.serving.pipeline import RequestCount
 
 #: Cache keys are ``recommendations:throttle:<scope>:<keyed hash of the client>:<window>``.
 KEY_PREFIX = "recommendations:throttle"
 _HASH_SALT = "recommendations.api.throttling"
+#: The request attribute holding a count the view makes itself (:func:`deferred_count`).
+_DEFERRED = "_recommendations_deferred_count"
+
+
+@dataclass(frozen=True)
+class DeferredCount:
+    """A request the throttle let through uncounted, for the view to count in the round trip
+    that reads its list (``RequestCount``), or at once with :meth:`count_now`."""
+
+    count: RequestCount
+    throttle: OptionalScopedRateThrottle
+
+    def over_limit(self) -> bool:
+        """Count the request now; whether it is over the limit (as ``allow_request`` would)."""
+        counted = self.count.increment()
+        return counted is not None and counted > self.count.limit
+
+
+def deferred_count(request: HttpRequest | Request) -> DeferredCount | None:
+    """The request's deferred count, taken (a second call answers ``None``)."""
+    raw = request._request if isinstance(request, Request) else request
+    deferred = getattr(raw, _DEFERRED, None)
+    if deferred is not None:
+        delattr(raw, _DEFERRED)
+    return deferred
 
 
 def client_address(request: HttpRequest | Request) -> str | None:
@@ -81,6 +108,9 @@ class OptionalScopedRateThrottle(ScopedRateThrottle):
 
     #: Seconds until the current window ends, for ``Retry-After``; set by ``allow_request``.
     _retry_after: float | None = None
+    #: A view with this attribute set counts its requests itself (:func:`deferred_count`), so
+    #: that in services mode the count rides on the round trip that reads its answer.
+    deferred_attr = "throttle_count_deferred"
 
     def get_rate(self) -> str | None:
         if self.scope is None:
@@ -112,7 +142,18 @@ class OptionalScopedRateThrottle(ScopedRateThrottle):
         now = self.timer()
         window = int(now // self.duration)
         self._retry_after = (window + 1) * self.duration - now
-        count = self._increment(f"{base}:{window}", self.duration)
+        key, duration = f"{base}:{window}", self.duration
+        if (
+            getattr(view, self.deferred_attr, False)
+            and app_settings.services_mode
+            and redis_client.available()
+        ):
+            deferred = RequestCount(
+                key, duration + 1, self.num_requests, lambda: self._increment(key, duration)
+            )
+            setattr(request._request, _DEFERRED, DeferredCount(deferred, self))
+            return True
+        count = self._increment(key, duration)
         if count is None:
             return True
         return count <= self.num_requests

@@ -8,21 +8,28 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recommendations import fallbacks
+from recommendations.conf import app_settings
 from recommendations.models import EventKind
 from recommendations.serving.audience import audience_for
-from recommendations.serving.pipeline import MAX_EXCLUDE, Recommendations, UnknownItem, recommend
+from recommendations.serving.pipeline import (
+    MAX_EXCLUDE,
+    OverLimit,
+    Recommendations,
+    UnknownItem,
+    recommend,
+)
 from recommendations.tracking.beacon import BeaconRejected, parse_batch, to_records
 from recommendations.tracking.identity import identity_for
 from recommendations.tracking.quarantine import quarantined
@@ -39,7 +46,7 @@ from .serializers import (
     RecommendationQuerySerializer,
     RecommendationsSerializer,
 )
-from .throttling import OptionalScopedRateThrottle
+from .throttling import OptionalScopedRateThrottle, deferred_count
 
 logger = logging.getLogger("recommendations.api")
 preview_logger = logging.getLogger("recommendations.preview")
@@ -51,6 +58,7 @@ PARAMETER_ERRORS = {
 }
 #: The longest item id the recommendations endpoint's ``exclude`` accepts.
 MAX_EXCLUDE_ID_LENGTH = 100
+_SLOTS = frozenset(s.value for s in Slot)
 
 
 class ServesWithoutDatabase(APIView):
@@ -203,6 +211,8 @@ class RecommendationsView(ServesWithoutDatabase):
     permission_classes = [AllowAny]
     throttle_classes = [OptionalScopedRateThrottle]
     throttle_scope = "recommendations"
+    #: The throttle's count rides on the round trip that reads the list (services mode).
+    throttle_count_deferred = True
 
     @extend_schema(
         parameters=[
@@ -238,6 +248,13 @@ class RecommendationsView(ServesWithoutDatabase):
         },
     )
     def get(self, request: Request, slot: str) -> Response:
+        deferred = deferred_count(request)
+        params = _plain_query(request.query_params)
+        if deferred is not None and (params is None or slot not in _SLOTS):
+            # Not the common request: counted first, as the throttle would have counted it.
+            if deferred.over_limit():
+                raise Throttled(deferred.throttle.wait()) from None
+            deferred = None
         try:
             slot_value = Slot(slot)
         except ValueError:
@@ -247,12 +264,15 @@ class RecommendationsView(ServesWithoutDatabase):
         try:
             exclude = parse_exclude(request.query_params.getlist("exclude"))
         except ValueError as exc:
+            if deferred is not None and deferred.over_limit():
+                raise Throttled(deferred.throttle.wait()) from None
             return Response({"exclude": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
-        query = RecommendationQuerySerializer(
-            data=request.query_params, context={"request": request}
-        )
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
+        if params is None:
+            query = RecommendationQuerySerializer(
+                data=request.query_params, context={"request": request}
+            )
+            query.is_valid(raise_exception=True)
+            params = query.validated_data
         preview_user = params.get("as_user")
         if preview_user is not None:
             preview_logger.info(
@@ -268,10 +288,33 @@ class RecommendationsView(ServesWithoutDatabase):
                 item_id=params.get("item"),
                 limit=params.get("limit"),
                 exclude=exclude,
+                count=deferred.count if deferred is not None else None,
             )
+        except OverLimit:
+            assert deferred is not None
+            raise Throttled(deferred.throttle.wait()) from None
         except UnknownItem as exc:
             return Response({"item": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         return Response(as_json(result))
+
+
+def _plain_query(query: QueryDict) -> dict[str, Any] | None:
+    """The validated query of the common request (at most ``limit``, a valid number, and
+    ``exclude``) without building the serializer, which costs more than the rest of the view's
+    own work; ``None`` for anything else, which ``RecommendationQuerySerializer`` validates
+    (and words the errors of)."""
+    limit = None
+    for name in query:
+        if name == "limit":
+            value = query.get(name, "")  # the last value, as the serializer reads it
+            if not (value.isascii() and value.isdigit()):
+                return None
+            limit = int(value)
+            if not 1 <= limit <= app_settings.MAX_LIMIT:
+                return None
+        elif name != "exclude":
+            return None
+    return {} if limit is None else {"limit": limit}
 
 
 def parse_exclude(values: list[str]) -> list[str]:

@@ -134,10 +134,17 @@ def running_experiment(slot: str, now: datetime | None = None) -> LiveExperiment
     return None
 
 
-def assignment_for(slot: str, visitor_id: str | None, user_id: int | None) -> Assignment | None:
+def assignment_for(
+    slot: str, visitor_id: str | None, user_id: int | None, *, record: bool = True
+) -> Assignment | None:
     """The variant this visitor's list in ``slot`` is served under, its exposure recorded; or
     ``None`` (serve as today): no experiment, no visitor cookie (a first request, tracking
-    declined, a staff preview), or anything failing."""
+    declined, a staff preview), or anything failing.
+
+    With ``record=False`` the caller records the exposure itself: serving checks the exposure
+    marker in the same round trip as the rest of what it reads (``serving/snapshot.py``) and then
+    calls :func:`emit_exposure` or, when that round trip could not be made, :func:`record_exposure`.
+    """
     if not visitor_id:
         return None
     try:
@@ -146,7 +153,8 @@ def assignment_for(slot: str, visitor_id: str | None, user_id: int | None) -> As
             return None
         variant = assign(experiment.key, [(v, v.weight) for v in experiment.variants], visitor_id)
         assignment = Assignment(experiment.pk, variant.key, variant.kind, variant.model_version_id)
-        record_exposure(assignment, slot, visitor_id, user_id)
+        if record:
+            record_exposure(assignment, slot, visitor_id, user_id)
         return assignment
     except DatabaseError as exc:
         logger.warning("Experiments unavailable (%s); serving the control", exc)
@@ -161,6 +169,12 @@ def record_exposure(
     """Emit the visitor's exposure event unless it was recorded already; whether it was new."""
     if not _first_exposure(assignment.experiment_id, visitor_id):
         return False
+    emit_exposure(assignment, slot, visitor_id, user_id)
+    return True
+
+
+def emit_exposure(assignment: Assignment, slot: str, visitor_id: str, user_id: int | None) -> None:
+    """Emit the exposure event of a visitor known to be exposed for the first time."""
     emit(
         [
             EventRecord(
@@ -176,11 +190,15 @@ def record_exposure(
             )
         ]
     )
-    return True
+
+
+def exposure_key(experiment_id: int, visitor_id: str) -> str:
+    """The Redis key that says the visitor's exposure to the experiment is recorded."""
+    return app_settings.key("experiments", "exposed", str(experiment_id), visitor_id)
 
 
 def _first_exposure(experiment_id: int, visitor_id: str) -> bool:
-    key = app_settings.key("experiments", "exposed", str(experiment_id), visitor_id)
+    key = exposure_key(experiment_id, visitor_id)
     return redis_client.first_time(key, EXPOSURE_DEDUPE_SECONDS, _exposures)
 
 

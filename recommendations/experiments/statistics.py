@@ -3,12 +3,12 @@
 Fixed-horizon frequentist tests, each variant against the control:
 
 - proportions (conversion, CTR): two-sided two-proportion z-test with the unpooled standard
-  error, whose interval and p-value therefore agree (``scipy.stats.norm``);
+  error, whose interval and p-value therefore agree (``scipy._stats().norm``);
 - means per visitor (revenue, orders): Welch's t-test and its interval
-  (``scipy.stats.ttest_ind(equal_var=False)``), robust to unequal variances;
+  (``scipy._stats().ttest_ind(equal_var=False)``), robust to unequal variances;
 - the guardrail: the same Welch test, one-sided, asking whether the variant is *lower*;
 - sample-ratio mismatch: a chi-square goodness-of-fit test of the visitor counts against the
-  configured split (``scipy.stats.chisquare``), flagged below :data:`SRM_THRESHOLD`.
+  configured split (``scipy._stats().chisquare``), flagged below :data:`SRM_THRESHOLD`.
 
 Relative numbers ("12 % better") are the absolute difference and its interval divided by the
 control's value, treated as known; so the relative interval excludes zero exactly when the
@@ -20,12 +20,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy import stats
 
 #: p-value below which a sample-ratio mismatch is flagged (GrowthBook's default).
 SRM_THRESHOLD = 0.001
+
+
+def _stats() -> Any:
+    """``scipy.stats``, imported on first use: it weighs about 60 MB, and web processes import
+    this module (admin's results pages) long before, if ever, a page computes with it."""
+    from scipy import stats
+
+    return stats
 
 
 @dataclass(frozen=True)
@@ -74,8 +82,8 @@ def planned_sample_per_variant(
     if p2 <= p1:
         raise ValueError("the minimum detectable effect must raise the rate")
     mean = (p1 + p2) / 2
-    z_alpha = float(stats.norm.ppf(1 - alpha / 2))
-    z_power = float(stats.norm.ppf(power))
+    z_alpha = float(_stats().norm.ppf(1 - alpha / 2))
+    z_power = float(_stats().norm.ppf(power))
     root = z_alpha * math.sqrt(2 * mean * (1 - mean)) + z_power * math.sqrt(
         p1 * (1 - p1) + p2 * (1 - p2)
     )
@@ -106,8 +114,8 @@ def compare_proportions(
         return Comparison(
             p_control, p_variant, difference, difference, difference, 1.0, confidence, False
         )
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    p_value = float(2 * stats.norm.sf(abs(difference) / se))
+    z = float(_stats().norm.ppf(1 - alpha / 2))
+    p_value = float(2 * _stats().norm.sf(abs(difference) / se))
     return Comparison(
         p_control,
         p_variant,
@@ -131,7 +139,7 @@ def compare_means(
     if a.size < 2 or b.size < 2 or (a.var() == 0.0 and b.var() == 0.0):
         d = mean_b - mean_a
         return Comparison(mean_a, mean_b, d, d, d, 1.0, confidence, False)
-    result = stats.ttest_ind(b, a, equal_var=False)
+    result = _stats().ttest_ind(b, a, equal_var=False)
     interval = result.confidence_interval(confidence_level=confidence)
     return Comparison(
         mean_a,
@@ -153,7 +161,7 @@ def significantly_lower(
     b = np.asarray(variant, dtype=float)
     if a.size < 2 or b.size < 2 or (a.var() == 0.0 and b.var() == 0.0):
         return False, 1.0
-    p_value = float(stats.ttest_ind(b, a, equal_var=False, alternative="less").pvalue)
+    p_value = float(_stats().ttest_ind(b, a, equal_var=False, alternative="less").pvalue)
     return p_value < alpha, p_value
 
 
@@ -167,7 +175,7 @@ def sample_ratio_mismatch(observed: Sequence[int], weights: Sequence[float]) -> 
         return False, 1.0
     weight_sum = sum(weights)
     expected = [total * w / weight_sum for w in weights]
-    p_value = float(stats.chisquare(list(observed), f_exp=expected).pvalue)
+    p_value = float(_stats().chisquare(list(observed), f_exp=expected).pvalue)
     return p_value < SRM_THRESHOLD, p_value
 
 

@@ -31,9 +31,13 @@ class CatalogCache:
         self._items: dict[str, ItemInfo | None] = {}
         self._unversioned: dict[str, tuple[float, ItemInfo | None]] = {}
 
-    def describe(self, item_ids: Iterable[str]) -> dict[str, ItemInfo]:
+    def describe(
+        self, item_ids: Iterable[str], *, version: bytes | None = None
+    ) -> dict[str, ItemInfo]:
+        """``version``: the shared counter as the request already read it (else read here)."""
         wanted = set(item_ids)
-        version = current_version()
+        if version is None:
+            version = current_version()
         if version is None:
             if not app_settings.services_mode:
                 return get_catalog().describe(wanted)

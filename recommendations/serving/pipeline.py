@@ -9,6 +9,7 @@ items. Slots about the visitor's own history (recently viewed, buy again) are no
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,7 +22,14 @@ from django.utils import timezone
 from recommendations import fallbacks
 from recommendations.catalog import ItemInfo, get_catalog
 from recommendations.conf import app_settings
-from recommendations.experiments.live import assignment_for
+from recommendations.experiments.live import (
+    EXPOSURE_DEDUPE_SECONDS,
+    Assignment,
+    assignment_for,
+    emit_exposure,
+    exposure_key,
+    record_exposure,
+)
 from recommendations.insights.ranking import rerank as stock_rerank
 from recommendations.merchandising.loading import load_rules
 from recommendations.merchandising.rules import RuleSpec, apply_rules, pinned_item_ids
@@ -36,15 +44,20 @@ from recommendations.types import (
     Slot,
 )
 
-from . import catalog_cache, sources
+from . import catalog_cache, snapshot, sources
 from .diversity import cap_categories
 from .models import active_models
 from .reasons import ITEM_REASONS, reason_text
+from .snapshot import Snapshot
 
 logger = logging.getLogger("recommendations.serving")
+experiments_logger = logging.getLogger("recommendations.experiments")
 T = TypeVar("T")
 
 _NOT_BACKFILLED = {Slot.RECENTLY_VIEWED, Slot.BUY_AGAIN}
+#: For-you reads the visitor's newest items, and the neighbour lists of the newest of those.
+_FOR_YOU_RECENT = 10
+_FOR_YOU_NEIGHBOURS_OF = 5
 #: Sources of the backfill stages: a list made only of these is not what the slot's model says.
 BACKFILL_SOURCES = frozenset({"trending", "popular", "catalogue"})
 #: The most item ids one request may exclude (the API's ``exclude``, a page's earlier lists).
@@ -109,6 +122,23 @@ class UnknownItem(ValueError):
     """The ``item`` a slot is about does not exist."""
 
 
+class OverLimit(Exception):
+    """The request's throttle counter (:class:`RequestCount`) went over its limit: nothing was
+    read or recommended."""
+
+
+@dataclass(frozen=True)
+class RequestCount:
+    """A throttle's fixed-window counter that the request counts itself: in the round trip that
+    reads the list (``serving/snapshot.py``), else by ``increment`` (the throttle's own way,
+    which answers ``None`` when no counter can be reached, and the request goes through)."""
+
+    key: str
+    seconds: int
+    limit: int
+    increment: Callable[[], int | None]
+
+
 def clamp_limit(limit: int | None) -> int:
     if limit is None:
         return app_settings.DEFAULT_LIMIT
@@ -123,6 +153,7 @@ def recommend(
     limit: int | None = None,
     exclude: Iterable[str] = (),
     rules: Sequence[RuleSpec] | None = None,
+    count: RequestCount | None = None,
 ) -> Recommendations:
     """Exactly ``limit`` recommendations for ``audience`` in ``slot`` when the catalogue allows.
 
@@ -133,26 +164,97 @@ def recommend(
     ``rules`` replaces the slot's live merchandiser rules (oldest first, as ``load_rules`` gives
     them): ``[]`` serves the list without rules, and admin's previews pass a rule not saved yet,
     so that what they show is what this function would serve, not a second implementation.
+
+    ``count`` is counted before anything else is read, and raises :class:`OverLimit` when the
+    request is over its limit.
     """
     slot = Slot(slot)
     limit = clamp_limit(limit)
+    page_excluded = {str(item) for item in exclude}
     # A running experiment may configure the list (docs/experiments.md); previews never enter one.
     assignment = (
-        assignment_for(slot.value, audience.visitor_id, audience.user_id) if rules is None else None
+        assignment_for(slot.value, audience.visitor_id, audience.user_id, record=False)
+        if rules is None
+        else None
     )
+    # Everything the list needs from Redis, and the exposure marker, in one round trip.
+    reads = _read_ahead(slot, audience, item_id, limit * 4 + len(page_excluded), assignment, count)
+    if count is not None:
+        counted = reads.count if reads is not None else count.increment()
+        if counted is not None and counted > count.limit:
+            raise OverLimit(count.key)
+    if assignment is not None:
+        assignment = _exposed(assignment, slot, audience, reads)
     if assignment is not None and assignment.rules_off:
         rules = []
     version = assignment.for_you_version if assignment is not None else None
     with fallbacks.collecting() as noted:
-        result = _recommend(
-            slot, audience, item_id, limit, {str(item) for item in exclude}, rules, version
-        )
+        result = _recommend(slot, audience, item_id, limit, page_excluded, rules, version, reads)
     result.degraded = bool(noted)
     if assignment is not None:
         result.token += assignment.token_suffix
         if assignment.holdout:
             result.items, result.sources = [], []
     return result
+
+
+def _read_ahead(
+    slot: Slot,
+    audience: Audience,
+    item_id: str | None,
+    pool: int,
+    assignment: Assignment | None,
+    count: RequestCount | None = None,
+) -> Snapshot | None:
+    """The slot's reads from Redis in one round trip (``serving/snapshot.py``), or ``None``:
+    embedded mode, the breaker open, or a slot whose sources are read on their own."""
+    exposure = (
+        exposure_key(assignment.experiment_id, audience.visitor_id)
+        if assignment is not None and audience.visitor_id
+        else None
+    )
+    read = functools.partial(
+        snapshot.read,
+        exposure_key=exposure,
+        exposure_seconds=EXPOSURE_DEDUPE_SECONDS,
+        counter=(count.key, count.seconds, count.limit) if count is not None else None,
+    )
+    if slot is Slot.FOR_YOU:
+        return read(
+            lists=[f"user:{audience.user_id}"] if audience.user_id is not None else [],
+            recent_of=(audience.user_id, audience.visitor_id),
+            recent_limit=_FOR_YOU_RECENT,
+            neighbours_of_recent=_FOR_YOU_NEIGHBOURS_OF,
+            relation=Relation.SIMILAR,
+        )
+    if slot in _RELATION:
+        relation = _RELATION[slot][0]
+        about = [item_id] if item_id else list(audience.cart_item_ids)
+        return read(lists=[f"item:{item}:{relation}" for item in about])
+    if slot is Slot.RECENTLY_VIEWED:
+        return read(recent_of=(audience.user_id, audience.visitor_id), recent_limit=pool)
+    return None
+
+
+def _exposed(
+    assignment: Assignment, slot: Slot, audience: Audience, reads: Snapshot | None
+) -> Assignment | None:
+    """``assignment`` with the visitor's first exposure recorded, as ``assignment_for`` records
+    it; a failure serves the control, as there."""
+    visitor_id = audience.visitor_id
+    assert visitor_id  # assignment_for assigns visitors only
+    try:
+        if reads is None or reads.first_exposure is None:
+            record_exposure(assignment, slot.value, visitor_id, audience.user_id)
+        elif reads.first_exposure:
+            emit_exposure(assignment, slot.value, visitor_id, audience.user_id)
+    except DatabaseError as exc:
+        experiments_logger.warning("Experiments unavailable (%s); serving the control", exc)
+        return None
+    except Exception:
+        experiments_logger.exception("Experiment assignment failed; serving the control")
+        return None
+    return assignment
 
 
 def _recommend(
@@ -163,10 +265,12 @@ def _recommend(
     page_excluded: set[str],
     rules_override: Sequence[RuleSpec] | None = None,
     model_version: int | None = None,
+    reads: Snapshot | None = None,
 ) -> Recommendations:
     pool = limit * 4 + len(page_excluded)
+    catalog_version = reads.catalog_version if reads is not None else None
     primary: list[Candidate] = _without_database(
-        lambda: _gather(slot, audience, item_id, pool, model_version), [], "Candidates"
+        lambda: _gather(slot, audience, item_id, pool, model_version, reads), [], "Candidates"
     )
     if slot is Slot.FOR_YOU and active_models.unavailable(Scenario.FOR_YOU):
         fallbacks.note(Fallback.MODEL)
@@ -178,7 +282,9 @@ def _recommend(
     excluded = _excluded_ids(slot, audience, item_id) | page_excluded
 
     candidates = _merge(primary, [])
-    items, complete = _describe(_wanted(candidates, rules) | ({item_id} if item_id else set()))
+    items, complete = _describe(
+        _wanted(candidates, rules) | ({item_id} if item_id else set()), catalog_version
+    )
     if item_id and item_id not in items and complete:
         raise UnknownItem(f"unknown item {item_id!r}")
     backfilled = slot not in _NOT_BACKFILLED
@@ -188,7 +294,7 @@ def _recommend(
         for stage in _backfill_stages(items.get(item_id) if item_id else None, pool):
             extra += _without_database(stage, [], "Backfill")
             candidates = _merge(primary, extra)
-            items.update(_describe(_wanted(candidates, rules) - items.keys())[0])
+            items.update(_describe(_wanted(candidates, rules) - items.keys(), catalog_version)[0])
             chosen = _select(candidates, rules, items, excluded, limit=limit, pool=pool, fill=False)
             if len(chosen) >= limit:
                 break
@@ -199,6 +305,10 @@ def _recommend(
         lambda: stock_rerank(final, items), (final, unmoved), "Stock-aware ranking"
     )
     used = sorted({c.source for c in chosen})
+    texts: dict[Reason, str] = {}  # items often share a reason; translating one costs
+    for c in chosen:
+        if c.reason not in texts:
+            texts[c.reason] = reason_text(c.reason, items)
     return Recommendations(
         slot=slot,
         items=[
@@ -206,7 +316,7 @@ def _recommend(
                 item=items[c.item_id],
                 score=c.score,
                 reason=c.reason,
-                reason_text=reason_text(c.reason, items),
+                reason_text=texts[c.reason],
                 position=position,
                 source=c.source,
                 rule_ids=_rule_ids(c),
@@ -235,11 +345,14 @@ def _without_database(step: Callable[[], T], default: T, what: str) -> T:
         return default
 
 
-def _describe(item_ids: set[str]) -> tuple[dict[str, ItemInfo], bool]:
+def _describe(
+    item_ids: set[str], catalog_version: bytes | None = None
+) -> tuple[dict[str, ItemInfo], bool]:
     """The catalogue's description of ``item_ids`` and whether it is complete: without the
-    database, only the items the process already knows are described."""
+    database, only the items the process already knows are described. ``catalog_version`` is
+    the version this request already read (else the cache reads it)."""
     try:
-        return catalog_cache.cache.describe(item_ids), True
+        return catalog_cache.cache.describe(item_ids, version=catalog_version), True
     except DatabaseError as exc:
         logger.warning("Catalogue unavailable (%s); describing known items only", exc)
         fallbacks.note(Fallback.DATABASE)
@@ -288,19 +401,29 @@ def _select(
 
 
 def _gather(
-    slot: Slot, audience: Audience, item_id: str | None, pool: int, model_version: int | None
+    slot: Slot,
+    audience: Audience,
+    item_id: str | None,
+    pool: int,
+    model_version: int | None,
+    reads: Snapshot | None = None,
 ) -> list[Candidate]:
     if slot is Slot.FOR_YOU:
-        return _for_you(audience, pool, model_version)
+        return _for_you(audience, pool, model_version, reads)
     if slot in _RELATION:
         relation, reason = _RELATION[slot]
         about = [item_id] if item_id else list(audience.cart_item_ids)
-        return _from_neighbours(about, relation, reason, pool)
+        lists = reads.neighbours(about, relation) if reads is not None else None
+        return _from_neighbours(about, relation, reason, pool, lists)
     if slot is Slot.TRENDING:
         return _ranked(sources.trending(pool), ReasonKind.TRENDING, "trending")
     if slot is Slot.RECENTLY_VIEWED:
-        recent = sources.recent_items(
-            user_id=audience.user_id, visitor_id=audience.visitor_id, limit=pool
+        recent = (
+            reads.recent
+            if reads is not None and reads.recent is not None
+            else sources.recent_items(
+                user_id=audience.user_id, visitor_id=audience.visitor_id, limit=pool
+            )
         )
         return [
             Candidate(
@@ -313,13 +436,24 @@ def _gather(
     raise ValueError(f"unknown slot {slot!r}")
 
 
-def _for_you(audience: Audience, pool: int, model_version: int | None = None) -> list[Candidate]:
+def _for_you(
+    audience: Audience, pool: int, model_version: int | None = None, reads: Snapshot | None = None
+) -> list[Candidate]:
     """The user's precomputed list, the active model (or an experiment's ``model_version``)
     folded over what they just did, and the neighbours of their most recent items."""
-    candidates = _ranked(sources.user_list(audience.user_id), ReasonKind.PERSONALISED, "model")
-    recent = sources.recent_items(
-        user_id=audience.user_id, visitor_id=audience.visitor_id, limit=10
-    )
+    if reads is not None and reads.recent is not None:
+        own = (
+            reads.lists.get(f"user:{audience.user_id}", ([], ""))[0]
+            if audience.user_id is not None
+            else []
+        )
+        recent = reads.recent
+    else:
+        own = sources.user_list(audience.user_id)
+        recent = sources.recent_items(
+            user_id=audience.user_id, visitor_id=audience.visitor_id, limit=_FOR_YOU_RECENT
+        )
+    candidates = _ranked(own, ReasonKind.PERSONALISED, "model")
     if not recent:
         model = None
     elif model_version is not None:
@@ -330,12 +464,18 @@ def _for_you(audience: Audience, pool: int, model_version: int | None = None) ->
         candidates += _ranked(
             model.recommend(recent, pool), ReasonKind.PERSONALISED, f"model-{model.label}"
         )
-    fresh = _from_neighbours(recent[:5], Relation.SIMILAR, ReasonKind.BECAUSE_VIEWED, pool)
+    about = recent[:_FOR_YOU_NEIGHBOURS_OF]
+    lists = reads.neighbours(about, Relation.SIMILAR) if reads is not None else None
+    fresh = _from_neighbours(about, Relation.SIMILAR, ReasonKind.BECAUSE_VIEWED, pool, lists)
     return _best_of(fresh + candidates)[:pool]
 
 
 def _from_neighbours(
-    about: list[str], relation: str, reason: ReasonKind, pool: int
+    about: list[str],
+    relation: str,
+    reason: ReasonKind,
+    pool: int,
+    lists: dict[str, tuple[RankedList, str]] | None = None,
 ) -> list[Candidate]:
     """Neighbours of each item in ``about`` (most relevant first), weighted down by rank.
 
@@ -344,7 +484,8 @@ def _from_neighbours(
     say they are similar in name, description or category rather than "similar" as shoppers
     behave.
     """
-    lists = sources.neighbours(about, relation)
+    if lists is None:
+        lists = sources.neighbours(about, relation)
     best: dict[str, tuple[float, str, bool]] = {}
     for rank, source_item in enumerate(about):
         neighbours, label = lists.get(source_item, ([], ""))

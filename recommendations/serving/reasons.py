@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from recommendations.catalog import ItemInfo
 from recommendations.types import Reason, ReasonKind
@@ -43,10 +44,14 @@ def reason_text(reason: Reason, items: Mapping[str, ItemInfo]) -> str:
         return _("Similar to %(title)s") % {"title": title} if title else _("Similar")
     if reason.kind is ReasonKind.TRENDING:
         return _("Trending in %(category)s") % {"category": about} if about else _("Trending now")
-    return {
-        ReasonKind.PERSONALISED: _("Picked for you"),
-        ReasonKind.POPULAR: _("Popular"),
-        ReasonKind.PINNED: _("Featured"),
-        ReasonKind.RECENTLY_VIEWED: _("You viewed this recently"),
-        ReasonKind.BUY_AGAIN: _("Buy it again"),
-    }[reason.kind]
+    return _(_PLAIN[reason.kind])  # translated per call: the language is the request's
+
+
+#: Reasons that name nothing (marked for translation here, translated in ``reason_text``).
+_PLAIN = {
+    ReasonKind.PERSONALISED: gettext_noop("Picked for you"),
+    ReasonKind.POPULAR: gettext_noop("Popular"),
+    ReasonKind.PINNED: gettext_noop("Featured"),
+    ReasonKind.RECENTLY_VIEWED: gettext_noop("You viewed this recently"),
+    ReasonKind.BUY_AGAIN: gettext_noop("Buy it again"),
+}

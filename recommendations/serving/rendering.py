@@ -34,6 +34,7 @@ _ON_PAGE = "_recommendations_on_page"
 # Shared fragments are cached for every visitor, but a CSRF token is one visitor's: the fragment
 # is rendered with this marker in its place and each request gets its own token put in.
 _CSRF_MARKER = "recommendations-csrf-token-placeholder"
+_CSRF_TOKEN = "_recommendations_csrf_token"
 
 
 def items_on_page(request: HttpRequest) -> list[str]:
@@ -185,7 +186,13 @@ def _fallback_fragments() -> FallbackFragments | None:
 
 def _with_csrf(html: str, request: HttpRequest) -> SafeString:
     if _CSRF_MARKER in html:
-        html = html.replace(_CSRF_MARKER, get_token(request))
+        # One masked token per request for all of its slots: masking one costs more than the
+        # replacement, and any masked form of the visitor's secret is valid.
+        token = getattr(request, _CSRF_TOKEN, None)
+        if token is None:
+            token = get_token(request)
+            setattr(request, _CSRF_TOKEN, token)
+        html = html.replace(_CSRF_MARKER, token)
     return mark_safe(html)
 
 

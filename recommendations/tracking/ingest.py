@@ -7,11 +7,19 @@ stores nothing twice. Acknowledged messages are deleted, so the stream holds onl
 
 A message that cannot be decoded, or that keeps failing on its own ``INGEST_MAX_DELIVERIES`` times,
 is moved to the dead-letter stream with the reason; the rest of its batch goes through.
+
+Several consumers (processes, machines) may share the group: Redis hands each new message to one
+of them, and storage de-duplicates whatever a takeover delivers twice.
+
+A partial batch waits for more (the *linger*) only while messages arrive at
+``INGEST_LINGER_MIN_RATE`` per second or faster: a trickle is stored as soon as it is read, and
+under load batches stay large (see :class:`ArrivalRate`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -53,9 +61,49 @@ def group_name() -> str:
     return "recommendations-ingest"
 
 
+class ArrivalRate:
+    """Messages per second arriving at one consumer, and how long a partial batch should wait.
+
+    The rate is an exponentially time-decayed count (time constant :attr:`TAU` seconds): for a
+    steady arrival rate *r* it settles at *r* within about a second, and after a quiet spell it
+    falls to zero on its own. Waiting pays only when other messages would arrive meanwhile:
+    below ``min_rate`` the wait is 0; above, it is the time the rate needs to fill the batch,
+    at most ``max_wait_s``. A client that sends its next event only once the previous one is
+    stored (a shopper, a freshness probe) is held back by any wait, and alone it stays below
+    the default rate (a few dozen messages a second), so it never waits.
+    """
+
+    TAU = 0.25
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._count = 0.0
+        self._at = clock()
+
+    def add(self, received: int) -> None:
+        now = self._clock()
+        self._count = self._count * math.exp(-(now - self._at) / self.TAU) + received
+        self._at = now
+
+    def per_second(self) -> float:
+        return self._count * math.exp(-(self._clock() - self._at) / self.TAU) / self.TAU
+
+    def wait_s(self, *, missing: int, min_rate: float, max_wait_s: float) -> float:
+        """How long to wait for ``missing`` more messages (0: store what was read now)."""
+        if missing <= 0 or max_wait_s <= 0:
+            return 0.0
+        if min_rate <= 0:
+            return max_wait_s  # the rate is not consulted: every partial batch waits
+        rate = self.per_second()
+        if rate < min_rate:
+            return 0.0
+        return min(max_wait_s, missing / rate)
+
+
 @dataclass
 class IngestStats:
     messages: int = 0
+    batches: int = 0
     stored: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
@@ -70,11 +118,17 @@ class Consumer:
         *,
         batch_size: int | None = None,
         claim_idle_ms: int | None = None,
+        linger_ms: int | None = None,
+        linger_min_rate: float | None = None,
     ) -> None:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.batch_size = batch_size or app_settings.INGEST_BATCH_SIZE
         self.claim_idle_ms = (
             claim_idle_ms if claim_idle_ms is not None else app_settings.INGEST_CLAIM_IDLE_MS
+        )
+        self.linger_ms = linger_ms if linger_ms is not None else app_settings.INGEST_LINGER_MS
+        self.linger_min_rate = (
+            linger_min_rate if linger_min_rate is not None else app_settings.INGEST_LINGER_MIN_RATE
         )
         self.redis = redis_client.get_redis(timeout=None)
         self.stream = stream_key()
@@ -82,6 +136,7 @@ class Consumer:
         self.stats = IngestStats()
         self._check_own_pending = True
         self._last_claim = 0.0
+        self.arrivals = ArrivalRate()
 
     def ensure_group(self) -> None:
         try:
@@ -136,8 +191,10 @@ class Consumer:
             self._check_own_pending = bool(messages)
         if not messages:
             messages = self._read(own_pending=False)
+            self.arrivals.add(len(messages))
             messages += self._linger(len(messages))
         if messages:
+            self.stats.batches += 1
             self.process(messages)
         return len(messages)
 
@@ -161,12 +218,21 @@ class Consumer:
         return [(msg_id, fields) for msg_id, fields in entries if fields]
 
     def _linger(self, received: int) -> list[Message]:
-        """More new messages after a short wait, when the first read brought a partial batch."""
-        linger_ms = app_settings.INGEST_LINGER_MS
-        if not received or received >= self.batch_size or linger_ms <= 0:
+        """More new messages after a short wait, when the first read brought a partial batch
+        and messages arrive fast enough that the wait gathers more (:class:`ArrivalRate`)."""
+        if not received:
             return []
-        time.sleep(linger_ms / 1000)
-        return self._read(own_pending=False, count=self.batch_size - received, block=False)
+        wait = self.arrivals.wait_s(
+            missing=self.batch_size - received,
+            min_rate=self.linger_min_rate,
+            max_wait_s=self.linger_ms / 1000,
+        )
+        if wait <= 0:
+            return []
+        time.sleep(wait)
+        more = self._read(own_pending=False, count=self.batch_size - received, block=False)
+        self.arrivals.add(len(more))
+        return more
 
     def _claim_stale(self) -> list[Message]:
         """Take over messages another consumer read but never acknowledged (it crashed)."""

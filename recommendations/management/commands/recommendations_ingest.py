@@ -32,6 +32,17 @@ class Command(BaseCommand):
             help="Take over messages another consumer left unacknowledged this long (default: setting).",
         )
         parser.add_argument(
+            "--linger-ms",
+            type=int,
+            help="Longest wait for more messages after a partial batch (default: setting).",
+        )
+        parser.add_argument(
+            "--linger-min-rate",
+            type=float,
+            help="Wait only while messages arrive at least this many per second; 0: always "
+            "(default: setting).",
+        )
+        parser.add_argument(
             "--until-idle",
             action="store_true",
             help="Stop once the stream has nothing left to read instead of waiting for more.",
@@ -45,6 +56,9 @@ class Command(BaseCommand):
             )
         if options["batch_size"] is not None and options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
+        for option in ("linger_ms", "linger_min_rate"):
+            if options[option] is not None and options[option] < 0:
+                raise CommandError(f"--{option.replace('_', '-')} must not be negative.")
         self.verbosity = options["verbosity"]
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -53,6 +67,8 @@ class Command(BaseCommand):
             options["name"],
             batch_size=options["batch_size"],
             claim_idle_ms=options["claim_idle_ms"],
+            linger_ms=options["linger_ms"],
+            linger_min_rate=options["linger_min_rate"],
         )
         self.stdout.write(
             f"Consumer {consumer.name} reading {consumer.stream} (group {consumer.group})"
@@ -80,6 +96,6 @@ class Command(BaseCommand):
     @staticmethod
     def _summary(stats: IngestStats) -> str:
         return (
-            f"messages={stats.messages} stored={stats.stored} duplicates={stats.duplicates} "
+            f"messages={stats.messages} batches={stats.batches} stored={stats.stored} duplicates={stats.duplicates} "
             f"dead_lettered={stats.dead_lettered}"
         )
