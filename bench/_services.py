@@ -6,11 +6,13 @@ Everything started here is stopped by PID when the benchmark ends.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -170,13 +172,36 @@ def reset_stream() -> None:
         client.delete(*keys)
 
 
+def pinned(args: list[str], cpus: str | None) -> list[str]:
+    """``args`` run under ``taskset -c cpus`` when ``cpus`` is given: on a machine with few cores
+    a load generator and the server it measures otherwise take turns on the same core, and the
+    scheduler's choices become noise larger than what is measured."""
+    if cpus is None:
+        return args
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        raise SystemExit("taskset (util-linux) is needed to pin processes to CPUs")
+    return [taskset, "-c", cpus, *args]
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (what pinning can share out)."""
+    return len(os.sched_getaffinity(0))
+
+
 @contextlib.contextmanager
 def process(
-    args: list[str], *, extra_env: dict[str, str] | None = None, log_name: str
+    args: list[str],
+    *,
+    extra_env: dict[str, str] | None = None,
+    log_name: str,
+    cpus: str | None = None,
 ) -> Iterator[subprocess.Popen]:
+    """Run ``args`` in its own session, logging to a temp file; ``cpus`` (``"0"``, ``"0,1"``) pins
+    it and every process it starts to those CPUs."""
     log = open(Path(tempfile.gettempdir()) / f"recommendations-bench-{log_name}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        args,
+        pinned(args, cpus),
         cwd=ROOT,
         env=env(**(extra_env or {})),
         stdout=log,
@@ -197,14 +222,14 @@ def process(
 
 @contextlib.contextmanager
 def gunicorn(
-    workers: int = 2, extra_env: dict[str, str] | None = None
+    workers: int = 2, extra_env: dict[str, str] | None = None, cpus: str | None = None
 ) -> Iterator[tuple[str, int]]:
     args = [
         PYTHON, "-m", "gunicorn", "shop.wsgi:application",
         "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "--worker-class", "sync",
         "--log-level", "warning",
     ]  # fmt: skip
-    with process(args, extra_env=extra_env, log_name="gunicorn") as master:
+    with process(args, extra_env=extra_env, log_name="gunicorn", cpus=cpus) as master:
         base = f"http://127.0.0.1:{PORT}"
         deadline = time.monotonic() + 30
         while True:
@@ -219,9 +244,11 @@ def gunicorn(
 
 
 @contextlib.contextmanager
-def consumer() -> Iterator[subprocess.Popen]:
+def consumer(cpus: str | None = None) -> Iterator[subprocess.Popen]:
     with process(
-        [PYTHON, "manage.py", "recommendations_ingest", "--name", "bench"], log_name="consumer"
+        [PYTHON, "manage.py", "recommendations_ingest", "--name", "bench"],
+        log_name="consumer",
+        cpus=cpus,
     ) as proc:
         yield proc
 
@@ -247,21 +274,30 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def run_wrk(
-    url: str, *, seconds: int, connections: int, script: str, threads: int = 1
+    url: str,
+    *,
+    seconds: int,
+    connections: int,
+    script: str,
+    threads: int = 1,
+    cpus: str | None = None,
 ) -> WrkResult:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script)
     out = subprocess.run(
-        [
-            wrk_path(),
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-s",
-            lua.name,
-            url,
-        ],
+        pinned(
+            [
+                wrk_path(),
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                lua.name,
+                url,
+            ],
+            cpus,
+        ),
         capture_output=True,
         text=True,
     )
@@ -384,3 +420,47 @@ def precompute_related(pks: list[int], relation: str, length: int = 30, seed: in
             for item in ids
         }
     )
+
+
+@dataclass
+class PairedEstimate:
+    """What two arms measured in paired rounds differ by, with its 95 % confidence interval
+    (Student's t over the rounds). Pairing round ``i`` of one arm with round ``i`` of the other
+    lets drift in the machine between rounds cancel out of each pair instead of widening the
+    interval."""
+
+    estimate: float
+    low: float
+    high: float
+    rounds: int
+
+    def format(self, spec: str = ".3f", unit: str = "") -> str:
+        return (
+            f"{self.estimate:{spec}}{unit} (95 % CI {self.low:{spec}} to {self.high:{spec}}{unit}, "
+            f"{self.rounds} rounds)"
+        )
+
+
+def _t_interval(values: list[float]) -> tuple[float, float, float]:
+    from scipy import stats
+
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, math.nan, math.nan
+    half = stats.t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
+def paired_ratio(numerators: list[float], denominators: list[float]) -> PairedEstimate:
+    """The geometric mean of the per-round ratios; the interval is taken on their logarithms,
+    so a ratio and its inverse get the same interval, inverted."""
+    logs = [math.log(n / d) for n, d in zip(numerators, denominators, strict=True)]
+    mean, low, high = _t_interval(logs)
+    return PairedEstimate(math.exp(mean), math.exp(low), math.exp(high), len(logs))
+
+
+def paired_difference(minuends: list[float], subtrahends: list[float]) -> PairedEstimate:
+    """The mean of the per-round differences."""
+    differences = [a - b for a, b in zip(minuends, subtrahends, strict=True)]
+    mean, low, high = _t_interval(differences)
+    return PairedEstimate(mean, low, high, len(differences))

@@ -290,6 +290,7 @@ RULES: dict[str, Rule] = {
     "ATTRIBUTION_WINDOW_HOURS": POSITIVE,
     "CURRENCY": Rule(TEXT, nullable=True, check=_currency_problems),
     "PRECOMPUTE_LENGTH": COUNT,
+    "PRECOMPUTE_SHARDS": COUNT,
     "EVENT_RETENTION_DAYS": Rule(NUMBER, nullable=True, gt=0),
     "TRAINING_WEIGHTS": WEIGHTS,
     "TRAINING_HALF_LIFE_DAYS": Rule(NUMBER, nullable=True, gt=0),

@@ -65,9 +65,10 @@ DEFAULTS: dict[str, Any] = {
     # under load, single events are stored in a few batches instead of one transaction each,
     # which leaves the CPU to the web processes (docs/benchmarks.md).
     "INGEST_LINGER_MS": 250,
-    # ...but only while messages (one per page view or beacon request) reach a consumer at least
-    # this fast, per second: a slower trickle is stored as soon as it is read (freshness in
-    # milliseconds), and the wait is never longer than the rate needs to fill the batch.
+    # ...but only while messages (one per page view or beacon request) reach the stream at least
+    # this fast, per second (the consumers of the group share the threshold as they share the
+    # stream): a slower trickle is stored as soon as it is read (freshness in milliseconds), and
+    # the wait is never longer than the rate needs to fill the batch.
     # 0: every partial batch waits INGEST_LINGER_MS, whatever the rate.
     "INGEST_LINGER_MIN_RATE": 100,
     "INGEST_CLAIM_IDLE_MS": 30_000,
@@ -99,6 +100,9 @@ DEFAULTS: dict[str, Any] = {
     "CURRENCY": None,
     # Length of precomputed lists.
     "PRECOMPUTE_LENGTH": 100,
+    # The precompute task sends this many tasks, each writing a disjoint part of the lists, so
+    # that several Celery workers (or machines) share one rewrite; 1 writes them in one task.
+    "PRECOMPUTE_SHARDS": 1,
     # Events older than this many days are deleted by the cleanup task; None keeps them forever.
     "EVENT_RETENTION_DAYS": None,
     # Training (see docs/training.md). How much each event kind says about interest; kinds not
@@ -254,6 +258,7 @@ class AppSettings:
     ATTRIBUTION_WINDOW_HOURS: float
     CURRENCY: str | None
     PRECOMPUTE_LENGTH: int
+    PRECOMPUTE_SHARDS: int
     EVENT_RETENTION_DAYS: float | None
     TRAINING_WEIGHTS: dict[str, float]
     TRAINING_HALF_LIFE_DAYS: float | None

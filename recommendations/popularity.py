@@ -57,7 +57,11 @@ def computed_popularity(
         ranked = _cached(decay, max(size, _CATEGORY_POOL))
         memo_key = (decay, category)
         memo = _by_category.get(memo_key)
-        if memo is not None and memo[0] is ranked:  # the same store ranking: filtered already
+        # The same store ranking, filtered already. Each read from the shared cache is a new
+        # copy, so an equal one counts too: comparing 2,000 pairs costs far less than
+        # describing 2,000 items, which a fresh store (no stored category lists yet) would
+        # otherwise pay on every page with a category's backfill.
+        if memo is not None and (memo[0] is ranked or memo[0] == ranked):
             return memo[1][:size]
         infos = get_catalog().describe([item_id for item_id, _ in ranked])
         filtered = [(i, s) for i, s in ranked if i in infos and infos[i].category == category]

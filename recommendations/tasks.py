@@ -119,16 +119,38 @@ def _train(kind: str) -> dict:
 def precompute_lists(version_id: int | None = None) -> dict[str, int]:
     """Rewrite stored lists from the active versions: of ``version_id``'s scenario (sent on
     promotion and rollback), or of every scenario. Nothing when that version is no longer active
-    (a later promotion has its own task)."""
-    from .models import ModelVersion
-    from .precompute import refresh_model_lists
+    (a later promotion has its own task). With ``PRECOMPUTE_SHARDS`` above 1 it sends one
+    :func:`precompute_shard` per shard instead, for as many workers to share."""
+    shards = app_settings.PRECOMPUTE_SHARDS
+    if shards <= 1:
+        return _precompute(version_id)
+    for index in range(shards):
+        precompute_shard.delay(version_id, index, shards)
+    return {"shards": shards}
 
+
+@shared_task(
+    name="recommendations.precompute_shard", ignore_result=True, time_limit=3000, **RELIABLE
+)
+def precompute_shard(version_id: int | None, index: int, count: int) -> dict[str, int]:
+    """One shard of :func:`precompute_lists`: the users and items at positions ``index``,
+    ``index + count``… (:class:`~recommendations.precompute.model_lists.Shard`)."""
+    from .precompute.model_lists import Shard
+
+    return _precompute(version_id, Shard(index, count))
+
+
+def _precompute(version_id: int | None, shard: Any = None) -> dict[str, int]:
+    from .models import ModelVersion
+    from .precompute.model_lists import WHOLE, refresh_model_lists
+
+    shard = shard or WHOLE
     if version_id is None:
-        return refresh_model_lists()
+        return refresh_model_lists(shard=shard)
     version = ModelVersion.objects.filter(pk=version_id).first()
     if version is None or version.status != ModelVersion.Status.ACTIVE:
         return {}
-    return refresh_model_lists([version.scenario])
+    return refresh_model_lists([version.scenario], shard=shard)
 
 
 @shared_task(

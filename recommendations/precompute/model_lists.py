@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,8 +32,28 @@ USER_BLOCK = 1024
 MODEL_SCENARIOS = (Scenario.FOR_YOU, Scenario.SIMILAR_ITEM, Scenario.BOUGHT_TOGETHER)
 
 
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """One of ``count`` disjoint parts of the work: the users (and items) at positions
+    ``index``, ``index + count``, ``index + 2 * count``… of the run's order. Several workers
+    each writing one shard write every list once between them, with nothing to coordinate: no
+    chord waits for them and none needs another's output."""
+
+    index: int
+    count: int
+
+    def pick(self, positions: np.ndarray) -> np.ndarray:
+        return positions[self.index :: self.count]
+
+
+WHOLE = Shard(0, 1)
+
+
 def refresh_model_lists(
-    scenarios: Iterable[str] | None = None, *, progress: bool | None = None
+    scenarios: Iterable[str] | None = None,
+    *,
+    progress: bool | None = None,
+    shard: Shard = WHOLE,
 ) -> dict[str, int]:
     """Write the active versions' lists to the store; returns lists written per kind.
 
@@ -41,11 +62,13 @@ def refresh_model_lists(
       (``v:<visitor id>`` keys) are not written: serving folds them in from their recent items.
     * ``similar_item`` → ``item:<id>:similar``.
     * ``bought_together`` → ``item:<id>:bought-together``.
-    * with ``scenarios=None`` also ``item:<id>:also-viewed`` (:func:`refresh_also_viewed`).
+    * with ``scenarios=None`` also ``item:<id>:also-viewed`` (:func:`refresh_also_viewed`), by
+      the first shard.
 
     Trending is not written here: ``refresh_popularity`` owns the ``trending`` lists. Scoring is
     numpy/scipy on the artifacts (no torch), in blocks of :data:`USER_BLOCK` users. ``progress``:
-    show bars (``None``: only on a terminal).
+    show bars (``None``: only on a terminal). ``shard``: write only that part of each kind's
+    lists (:class:`Shard`).
     """
     from recommendations.registry import active_versions, load_version_artifact
     from recommendations.training.state import latest_state
@@ -60,22 +83,41 @@ def refresh_model_lists(
     if Scenario.FOR_YOU in wanted and Scenario.FOR_YOU in active and loaded is not None:
         version = active[Scenario.FOR_YOU]
         written[Slot.FOR_YOU] = write_user_lists(
-            store, version.version, load_version_artifact(version), loaded[1], length, disable
+            store,
+            version.version,
+            load_version_artifact(version),
+            loaded[1],
+            length,
+            disable,
+            shard=shard,
         )
     for scenario in (Scenario.SIMILAR_ITEM, Scenario.BOUGHT_TOGETHER):
         relation = scenario.relation
         if scenario in wanted and scenario in active and relation is not None:
             version = active[scenario]
             written[relation] = write_item_lists(
-                store, version.version, load_version_artifact(version), relation, length, disable
+                store,
+                version.version,
+                load_version_artifact(version),
+                relation,
+                length,
+                disable,
+                shard=shard,
             )
-    if scenarios is None:
+    if scenarios is None and shard.index == 0:
         written[Relation.ALSO_VIEWED] = refresh_also_viewed(loaded)
     return written
 
 
 def write_user_lists(
-    store: Any, label: str, artifact: Any, state: Any, length: int, disable: bool | None
+    store: Any,
+    label: str,
+    artifact: Any,
+    state: Any,
+    length: int,
+    disable: bool | None,
+    *,
+    shard: Shard = WHOLE,
 ) -> int:
     from recommendations.engine.indexmap import IndexMap
 
@@ -97,7 +139,7 @@ def write_user_lists(
     erased = suppressed_user_keys(state.user_keys[real_users].tolist())
     if erased:
         real_users &= ~np.isin(state.user_keys, list(erased))
-    users = np.flatnonzero(has_history & real_users)
+    users = shard.pick(np.flatnonzero(has_history & real_users))
     if artifact.kind in ORDERED_KINDS:
         pairs = (state.pair_users[known], columns[known], state.pair_times[known])
         score = _ordered_scorer(artifact, history, *pairs)
@@ -200,7 +242,14 @@ def _factor_scorer(artifact: Any, user_keys: np.ndarray) -> UserScorer:
 
 
 def write_item_lists(
-    store: Any, label: str, artifact: Any, relation: str, length: int, disable: bool | None
+    store: Any,
+    label: str,
+    artifact: Any,
+    relation: str,
+    length: int,
+    disable: bool | None,
+    *,
+    shard: Shard = WHOLE,
 ) -> int:
     if artifact.kind == "scores":
         # Popularity won the gate: it is the same list for every item, not a relation between
@@ -211,11 +260,11 @@ def write_item_lists(
         )
         return 0
     item_keys = np.asarray(artifact.item_keys)
-    n_items = len(item_keys)
+    mine = shard.pick(np.arange(len(item_keys)))
     written = 0
-    with tqdm(total=n_items, desc=f"{relation} lists", unit=" items", disable=disable) as bar:
-        for start in range(0, n_items, USER_BLOCK):
-            items = np.arange(start, min(start + USER_BLOCK, n_items))
+    with tqdm(total=len(mine), desc=f"{relation} lists", unit=" items", disable=disable) as bar:
+        for start in range(0, len(mine), USER_BLOCK):
+            items = mine[start : start + USER_BLOCK]
             ranked = ranked_rows(item_keys, *_item_neighbours(artifact, items, length))
             lists = {
                 f"item:{item_keys[item]}:{relation}": ranked[i]

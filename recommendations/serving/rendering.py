@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Iterable
@@ -126,10 +127,18 @@ def render_slot(
         # the process, for the outage: the shared cache would serve it after the outage ends.
         shared_cache = redis_client.shared_cache()
         if shared_cache is not None and not result.degraded:
-            shared_cache.set(cache_key, (html, shown), app_settings.TEMPLATE_CACHE_SECONDS)
+            shared_cache.set(cache_key, (html, shown), _fragment_seconds())
         elif shared_cache is None and (local := _fallback_fragments()) is not None:
-            local.set(cache_key, (html, shown), app_settings.TEMPLATE_CACHE_SECONDS)
+            local.set(cache_key, (html, shown), _fragment_seconds())
     return _with_csrf(html, request)
+
+
+def _fragment_seconds() -> float:
+    """How long one fragment is kept: a random 75 to 100 % of ``TEMPLATE_CACHE_SECONDS``. The
+    fragments of a page, and of every page a crawl or a deploy's first minute renders, are
+    written within moments of each other; with one expiry they would all be rendered again in
+    the same second, and every request of that second would pay for it."""
+    return app_settings.TEMPLATE_CACHE_SECONDS * random.uniform(0.75, 1.0)
 
 
 def _in_experiment(slot: Slot) -> bool:

@@ -18,6 +18,12 @@ from .sinks import emit
 VIEW_TRACKED_ATTR = "_recommendations_view_tracked"
 
 
+def skip_view_tracking(request: HttpRequest) -> None:
+    """The middleware records no view for this request (a staff preview, a page rendered for a
+    check or a load test), though the visitor keeps their identity and personal lists."""
+    setattr(request, VIEW_TRACKED_ATTR, True)
+
+
 def page_context(request: HttpRequest) -> dict[str, Any]:
     """Where an event happened: the path and the referrer's path (never a host, query or IP)."""
     context: dict[str, Any] = {"path": request.path[:256]}

@@ -137,6 +137,8 @@ class Consumer:
         self._check_own_pending = True
         self._last_claim = 0.0
         self.arrivals = ArrivalRate()
+        self._peers = 1
+        self._peers_counted = -math.inf
 
     def ensure_group(self) -> None:
         try:
@@ -222,9 +224,11 @@ class Consumer:
         and messages arrive fast enough that the wait gathers more (:class:`ArrivalRate`)."""
         if not received:
             return []
+        # The threshold is the stream's rate; the group shares it out, so each of N consumers
+        # sees about 1/N of it and compares that with 1/N of the threshold.
         wait = self.arrivals.wait_s(
             missing=self.batch_size - received,
-            min_rate=self.linger_min_rate,
+            min_rate=self.linger_min_rate / self.active_consumers(),
             max_wait_s=self.linger_ms / 1000,
         )
         if wait <= 0:
@@ -233,6 +237,25 @@ class Consumer:
         more = self._read(own_pending=False, count=self.batch_size - received, block=False)
         self.arrivals.add(len(more))
         return more
+
+    #: How often the group's active consumers are counted again (seconds).
+    PEERS_EVERY_S = 5.0
+
+    def active_consumers(self) -> int:
+        """Consumers of the group that read within the last few blocking reads, this one
+        included (counted at most every :attr:`PEERS_EVERY_S`; 1 if the count fails)."""
+        now = time.monotonic()
+        if now - self._peers_counted >= self.PEERS_EVERY_S and self.linger_min_rate > 0:
+            self._peers_counted = now
+            recent_ms = 3 * app_settings.INGEST_BLOCK_MS + 1000
+            try:
+                members = self.redis.xinfo_consumers(self.stream, self.group)
+            except redis.RedisError:
+                members = []
+            self._peers = max(
+                1, sum(1 for member in members if int(member.get("idle", 0)) < recent_ms)
+            )
+        return self._peers
 
     def _claim_stale(self) -> list[Message]:
         """Take over messages another consumer read but never acknowledged (it crashed)."""

@@ -48,3 +48,13 @@ def test_mixin_records_the_detail_object(rf: RequestFactory, products, drain):
     assert through_middleware(view, rf.get("/x/"), pk=products[4].pk).status_code == 200
     drain()
     assert list(Event.objects.values_list("item_id", flat=True)) == [str(products[4].pk)]
+
+
+def test_a_view_can_leave_one_request_out(client, products, drain):
+    client.get(f"/products/{products[0].pk}/")
+    visitor = client.cookies["recommendations_visitor"].value
+    # The demo's product page calls skip_view_tracking() for ?track=0 (its load-test switch).
+    assert client.get(f"/products/{products[1].pk}/?track=0").status_code == 200
+    drain()
+    assert list(Event.objects.values_list("item_id", flat=True)) == [str(products[0].pk)]
+    assert client.cookies["recommendations_visitor"].value == visitor  # the same visitor

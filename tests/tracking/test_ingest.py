@@ -180,6 +180,7 @@ def test_the_app_tasks_are_acknowledged_late_and_bounded():
         "recommendations.forecast_demand",
         "recommendations.ingest_pending",
         "recommendations.precompute_lists",
+        "recommendations.precompute_shard",
         "recommendations.rebuild_segments",
         "recommendations.refresh_content_neighbours",
         "recommendations.refresh_trending",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from django.db import connection
@@ -72,33 +74,44 @@ def _record(i: int) -> EventRecord:
     return EventRecord(kind=1, item_id=str(i % 13), visitor_id=f"linger-{i % 40}")
 
 
-@pytest.fixture
-def running_consumer():
-    """A consumer thread (long linger, so that any wait would show); yields its batch sizes."""
-    consumer = Consumer("linger", batch_size=200, linger_ms=2000, linger_min_rate=100)
-    consumer.ensure_group()
+@contextlib.contextmanager
+def consumers(*names: str) -> Iterator[list[int]]:
+    """Consumer threads in the one group (long linger, so that any wait would show); yields the
+    sizes of the batches they stored, all of them together."""
     batches: list[int] = []
-    seen = [0]
-
-    def on_batch(stats) -> None:
-        batches.append(stats.messages - seen[0])
-        seen[0] = stats.messages
-
     stop = threading.Event()
 
-    def consume() -> None:
+    def consume(consumer: Consumer) -> None:
+        seen = [0]
+
+        def on_batch(stats) -> None:
+            batches.append(stats.messages - seen[0])
+            seen[0] = stats.messages
+
         try:
             consumer.run(stop, on_batch=on_batch)
         finally:
             connection.close()  # the thread's own connection, or the test database stays in use
 
-    thread = threading.Thread(target=consume)
-    thread.start()
+    threads = []
+    for name in names:
+        consumer = Consumer(name, batch_size=200, linger_ms=2000, linger_min_rate=100)
+        consumer.ensure_group()
+        threads.append(threading.Thread(target=consume, args=(consumer,)))
+    for thread in threads:
+        thread.start()
     try:
         yield batches
     finally:
         stop.set()
-        thread.join(10)
+        for thread in threads:
+            thread.join(10)
+
+
+@pytest.fixture
+def running_consumer():
+    with consumers("linger") as batches:
+        yield batches
 
 
 def _stored_within(count: int, seconds: float) -> bool:
@@ -125,18 +138,38 @@ class TestConsumerLinger:
         assert running_consumer == [1, 1, 1]
 
     def test_a_burst_still_arrives_in_a_few_large_batches(self, running_consumer):
-        total, per_second = 600, 600
-        started = time.monotonic()
-        for i in range(total):  # one message per page view, at a steady pace
-            deliver([_record(i)])
-            pause = started + (i + 1) / per_second - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-        assert _stored_within(total, 15.0)
-        deadline = time.monotonic() + 5
-        while sum(running_consumer) < total and time.monotonic() < deadline:
-            time.sleep(0.01)  # the last batch is counted just after it is stored
-        assert sum(running_consumer) == total
+        _send_steadily(total=600, per_second=600)
+        _all_counted(running_consumer, 600)
         # Read as they come (no linger), the same burst took about 60 batches on two cores.
         assert len(running_consumer) <= 20, running_consumer
         assert max(running_consumer) >= 100, running_consumer  # lingering batches fill up
+
+    def test_two_consumers_linger_at_a_rate_each_sees_only_half_of(self):
+        # 160 messages/s on the stream: above the threshold (100/s), though each of the two
+        # consumers is sent about 80/s.
+        with consumers("linger-1", "linger-2") as batches:
+            time.sleep(0.3)  # both consumers are in their first read, and counted
+            _send_steadily(total=480, per_second=160)
+            _all_counted(batches, 480)
+        # Each comparing its own share with the whole threshold, neither would wait: about one
+        # batch per message (452 batches measured). Lingering, ~40: small ones for the first
+        # second, while the rate is being estimated, then a few large ones.
+        assert len(batches) <= 80, batches
+        assert max(batches) >= 50, batches
+
+
+def _send_steadily(*, total: int, per_second: float) -> None:
+    started = time.monotonic()
+    for i in range(total):  # one message per page view, at a steady pace
+        deliver([_record(i)])
+        pause = started + (i + 1) / per_second - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+
+
+def _all_counted(batches: list[int], total: int) -> None:
+    assert _stored_within(total, 15.0)
+    deadline = time.monotonic() + 5
+    while sum(batches) < total and time.monotonic() < deadline:
+        time.sleep(0.01)  # the last batch is counted just after it is stored
+    assert sum(batches) == total
