@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -13,8 +14,10 @@ def category_hue(slug: str) -> int:
     return zlib.crc32(slug.encode()) % 360
 
 
+@lru_cache(maxsize=8192)
 def product_svg(title: str, category_slug: str, *, size: int = 240) -> SafeString:
-    """A square SVG with the category's colour and the title's initials."""
+    """A square SVG with the category's colour and the title's initials. Kept per title,
+    category and size: every product card draws one, and a page shows dozens."""
     hue = category_hue(category_slug)
     initials = "".join(word[0] for word in title.split()[:2] if word[:1].isalnum()).upper() or "?"
     return format_html(
