@@ -9,6 +9,7 @@ from django import template
 from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
+from django.utils.translation import get_language
 
 from shop.models import Product
 from shop.placeholders import product_svg
@@ -40,7 +41,7 @@ def recommendation_card(context: template.Context, item, reason_text: str, next_
     visitor's "recently viewed" block is rendered for every page they open, from items whose
     cards are mostly the same as on their last page. The form's CSRF token is whatever the
     context holds (inside a recommendations slot a placeholder, replaced per request), and part
-    of the key."""
+    of the key, as is the language."""
     return _card(
         item.item_id,
         item.title,
@@ -51,6 +52,7 @@ def recommendation_card(context: template.Context, item, reason_text: str, next_
         reason_text,
         next_path,
         str(context.get("csrf_token", "")),
+        get_language(),  # numbers are formatted for the request's language
     )
 
 
@@ -65,6 +67,7 @@ def _card(
     reason_text: str,
     next_path: str,
     csrf_token: str,
+    language: str | None,
 ) -> SafeString:
     item = {
         "item_id": item_id,
