@@ -35,14 +35,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 
-import _services  # noqa: E402
+import _services
 
 # Precompute reads the database too (erased users are never written back): the benchmark
 # database, created and migrated if needed.
 os.environ.setdefault("DATABASE_URL", _services.DATABASE_URL)
 _services.prepare_database()
 
-import django
+import django  # noqa: E402
 
 django.setup()
 
