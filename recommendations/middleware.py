@@ -5,22 +5,12 @@ Place it after ``AuthenticationMiddleware`` (system check ``recommendations.E002
 when a successful GET resolves to a URL name listed in ``TRACKED_VIEWS``, and sets the visitor
 cookie when one was created. Consent is the adapter's ``tracking_allowed``; views of bots (the
 adapter's ``is_bot``) are counted in the quarantine instead of stored.
-
-After its first response a process moves everything it holds then (imported code, URL
-patterns, compiled templates, loaded models: about 190,000 objects) out of the garbage
-collector's way with :func:`gc.freeze`. Otherwise each full collection walks them all, 0.1 to 0.3 s
-during which the process serves nothing; a fallback that keeps new objects (popularity copies,
-catalogue descriptions while Redis is away) triggers such collections, and a request pays them.
 """
 
 from __future__ import annotations
 
-import gc
-import os
 from collections.abc import Callable
-from typing import Any
 
-from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 from .conf import app_settings
@@ -28,27 +18,10 @@ from .models import EventKind
 from .tracking.api import VIEW_TRACKED_ATTR, track
 from .tracking.identity import Identity, tracking_allowed
 
-#: The process that froze its objects (a forked worker starts its own count).
-_frozen_in: int | None = None
-
-
-def _freeze_settled_objects(**kwargs: Any) -> None:
-    """Once per process, after its first response has been sent: collect, then freeze what is
-    left, so that later full collections walk only what requests have kept since."""
-    global _frozen_in
-    if _frozen_in == os.getpid():
-        return
-    _frozen_in = os.getpid()
-    gc.collect()
-    gc.freeze()
-
 
 class TrackingMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        request_finished.connect(
-            _freeze_settled_objects, dispatch_uid="recommendations.freeze_settled_objects"
-        )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         identity = Identity(request, allowed=tracking_allowed(request))
