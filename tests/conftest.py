@@ -34,6 +34,13 @@ def _eager_tasks():
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """A real password hash costs 0.4 s on a 2-core machine, once per user created with a
+    password and once per login: these tests are about the app, not PBKDF2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clean_redis() -> None:
     """Each test starts with none of the app's keys in Redis and a closed breaker."""
     from recommendations import redis_client
