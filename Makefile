@@ -28,8 +28,12 @@ demo: $(STAMP)
 	$(BIN)/python manage.py shop_demo_admin
 	DJANGO_DEBUG=1 CELERY_BROKER_URL=filesystem:// $(BIN)/python manage.py shop_demo_serve 127.0.0.1:8000
 
+# Two workers (pytest-xdist): most of the slow tests wait on processes they start, so two share
+# two cores well; TEST_WORKERS=0 runs the suite in one process. tests/parallel.py gives each
+# worker a Redis database of its own.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p tests.parallel -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # ruff check and ruff format --check, mypy over the app (config in pyproject.toml), plus the API
 # schema (every view documented, no warnings).

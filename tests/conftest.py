@@ -14,6 +14,16 @@ import pytest
 from django.conf import settings
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER") and not config.pluginmanager.has_plugin(
+        "tests.parallel"
+    ):
+        raise pytest.UsageError(
+            "Parallel workers would share one Redis database: add -p tests.parallel "
+            "(as `make test` does)."
+        )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if settings.SERVICES_MODE:
         return

@@ -124,6 +124,7 @@ def _poison_row(**change: object) -> bytes:
         (b"[" * 5000 + b"]" * 5000, "undecodable"),  # RecursionError from json
         (_poison_row(item_id="nul\x00byte"), "failed"),  # psycopg's own error, inside COPY
     ],
+    ids=["timestamp-overflow", "nested-too-deep", "nul-byte"],
 )
 def test_a_poison_message_never_stops_the_consumer(settings, payload, why):
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "INGEST_MAX_DELIVERIES": 2}
