@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -70,9 +71,10 @@ def _file_lock() -> Iterator[bool]:
 
 
 def _lock_path() -> Path:
-    """Beside the database file; in the temporary folder for an in-memory database."""
+    """Beside the database file; in the temporary folder for an in-memory database, one per
+    process: each process that opens ``:memory:`` has a database of its own."""
     name = str(connection.settings_dict["NAME"])
     if name and not name.startswith((":memory:", "file:")) and Path(name).parent.is_dir():
         return Path(f"{name}.training-lock")
-    digest = hashlib.blake2s(name.encode(), digest_size=8).hexdigest()
+    digest = hashlib.blake2s(f"{name}:{os.getpid()}".encode(), digest_size=8).hexdigest()
     return Path(tempfile.gettempdir()) / f"recommendations-{digest}.training-lock"
