@@ -74,8 +74,15 @@ def registered() -> dict[str, frozenset[Change]]:
         return {name: on for name, (_, on) in _caches.items()}
 
 
+#: Settings that what the caches keep depends on; the last three for translated texts.
+_CACHED_SETTINGS = frozenset(
+    {"RECOMMENDATIONS", "SECRET_KEY", "STORAGES", "MEDIA_ROOT", "CACHES"}
+    | {"LANGUAGE_CODE", "LANGUAGES", "LOCALE_PATHS"}
+)
+
+
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"RECOMMENDATIONS", "SECRET_KEY", "STORAGES", "MEDIA_ROOT", "CACHES"}:
+    if setting in _CACHED_SETTINGS:
         invalidate(Change.SETTINGS)
 
 

@@ -13,6 +13,7 @@ for also-viewed, or :data:`CONTENT_LABEL`).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -78,8 +79,16 @@ def _encode(items: RankedList) -> str:
 
 
 def decode_list(raw: bytes | str) -> RankedList:
-    """A list as stored in Redis (see :func:`_encode`)."""
-    return [(str(item_id), float(score)) for item_id, score in json.loads(raw)]
+    """A list as stored in Redis (see :func:`_encode`); a copy the caller may change."""
+    return list(_decoded(raw))
+
+
+@functools.lru_cache(maxsize=1024)
+def _decoded(raw: bytes | str) -> tuple[tuple[str, float], ...]:
+    """Lists are read far more often than written, and an item's neighbour list is read for
+    every visitor who viewed it: each stored value is decoded once per process. Keyed by the
+    value itself, so a rewritten list is decoded anew; about 5 MB at most."""
+    return tuple((str(item_id), float(score)) for item_id, score in json.loads(raw))
 
 
 def list_key(name: str) -> str:

@@ -23,6 +23,7 @@ def test_every_cache_is_registered_with_what_makes_it_stale():
     import recommendations.marketing.campaigns.selection
     import recommendations.popularity
     import recommendations.registry
+    import recommendations.serving.reasons
     import recommendations.serving.rendering
     import recommendations.tracking.identity  # noqa: F401
 
@@ -40,6 +41,7 @@ def test_every_cache_is_registered_with_what_makes_it_stale():
         "visitor cookie verdicts": {Change.SETTINGS},
         "popularity": {Change.SETTINGS},
         "privacy suppressions": {Change.SETTINGS},
+        "reason texts": {Change.SETTINGS},
         "fallback fragments": {
             Change.RULES,
             Change.CATALOGUE,

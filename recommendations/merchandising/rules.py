@@ -110,6 +110,8 @@ def apply_rules(
     """
     if limit <= 0:
         return []
+    if not rules:  # most slots, most of the time: only the duplicates to drop
+        return _dedupe(candidates)[:limit]
     exclusions = [rule for rule in rules if rule.action == Action.EXCLUDE]
 
     def excluded(item_id: str) -> bool:

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from django.db import DatabaseError
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from recommendations import fallbacks
 from recommendations.catalog import ItemInfo, get_catalog
@@ -305,10 +306,11 @@ def _recommend(
         lambda: stock_rerank(final, items), (final, unmoved), "Stock-aware ranking"
     )
     used = sorted({c.source for c in chosen})
-    texts: dict[Reason, str] = {}  # items often share a reason; translating one costs
+    texts: dict[Reason, str] = {}  # items often share a reason
+    language = get_language()
     for c in chosen:
         if c.reason not in texts:
-            texts[c.reason] = reason_text(c.reason, items)
+            texts[c.reason] = reason_text(c.reason, items, language)
     return Recommendations(
         slot=slot,
         items=[
@@ -486,25 +488,26 @@ def _from_neighbours(
     """
     if lists is None:
         lists = sources.neighbours(about, relation)
-    best: dict[str, tuple[float, str, bool]] = {}
+    best: dict[str, tuple[float, int]] = {}  # item → (weighted score, index of its source)
+    unseen = (-1.0, -1)
+    origins: list[tuple[Reason, str]] = []  # by index: the reason its candidates give, source
+    content_reason = ReasonKind.SIMILAR_CONTENT if reason is ReasonKind.SIMILAR else reason
     for rank, source_item in enumerate(about):
         neighbours, label = lists.get(source_item, ([], ""))
         if not neighbours:
             continue
-        content = label == CONTENT_LABEL
+        index = len(origins)
+        if label == CONTENT_LABEL:
+            origins.append((Reason(content_reason, source_item), "content"))
+        else:
+            origins.append((Reason(reason, source_item), relation))
         scale = 1.0 / ((max(score for _, score in neighbours) or 1.0) * (1.0 + 0.5 * rank))
         for item_id, score in neighbours:
             weighted = score * scale
-            if weighted > best.get(item_id, (-1.0, "", False))[0]:
-                best[item_id] = (weighted, source_item, content)
+            if weighted > best.get(item_id, unseen)[0]:
+                best[item_id] = (weighted, index)
     top = sorted(best.items(), key=lambda pair: -pair[1][0])[:pool]
-    content_reason = ReasonKind.SIMILAR_CONTENT if reason is ReasonKind.SIMILAR else reason
-    return [
-        Candidate(item_id, score, Reason(content_reason, about_item), "content")
-        if content
-        else Candidate(item_id, score, Reason(reason, about_item), relation)
-        for item_id, (score, about_item, content) in top
-    ]
+    return [Candidate(item_id, score, *origins[index]) for item_id, (score, index) in top]
 
 
 def _ranked(

@@ -51,6 +51,20 @@ def test_similar_uses_the_precomputed_list_then_backfills_to_exactly_n(record, c
     assert [r.position for r in result] == list(range(1, 7))
 
 
+def test_a_renamed_product_is_named_anew_in_the_next_lists_reasons(
+    catalogue, django_capture_on_commit_callbacks
+):
+    kitchen = catalogue["Kitchen"]
+    get_store().put_many({f"item:{kitchen[0].pk}:similar": [(str(kitchen[1].pk), 0.9)]})
+    first = recommend(Slot.SIMILAR, Audience(visitor_id="v2"), item_id=str(kitchen[0].pk), limit=1)
+    assert first.items[0].reason_text == f"Similar to {kitchen[0].title}"
+    kitchen[0].title = "Cast-iron teapot"
+    with django_capture_on_commit_callbacks(execute=True):
+        kitchen[0].save()
+    again = recommend(Slot.SIMILAR, Audience(visitor_id="v2"), item_id=str(kitchen[0].pk), limit=1)
+    assert again.items[0].reason_text == "Similar to Cast-iron teapot"
+
+
 def test_inactive_and_out_of_stock_items_never_appear(catalogue):
     kitchen = catalogue["Kitchen"]
     kitchen[1].active = False
