@@ -24,6 +24,7 @@ from recommendations.models import (
     ReviewStatus,
     RiskAssessment,
     RiskSubject,
+    VisitorLink,
 )
 from recommendations.models.quarantine import QuarantinedVisitor, QuarantineReason
 
@@ -90,13 +91,38 @@ def agent_reason(user_agent: str, client_hints: str = "") -> str | None:
 def flagged_user_keys() -> set[str]:
     """Training's user keys whose behaviour must not train: visitors flagged for bursts, and
     people staff confirmed as fraud or bots (:func:`confirmed_user_keys`). ``"v:<visitor>"``,
-    and ``"<user id>"`` when one was signed in."""
+    and ``"<user id>"`` when one was signed in, plus every browser linked to such a user
+    (:func:`linked_visitor_keys`)."""
     keys: set[str] = set()
     for visitor_id, user_id in QuarantinedVisitor.objects.values_list("visitor_id", "user_id"):
         keys.add(f"v:{visitor_id}")
         if user_id is not None:
             keys.add(str(user_id))
-    return keys | confirmed_user_keys()
+    keys |= confirmed_user_keys()
+    return keys | linked_visitor_keys(keys)
+
+
+def linked_visitor_keys(keys: set[str]) -> set[str]:
+    """``"v:<visitor>"`` of every visitor linked to a user in ``keys`` (:class:`VisitorLink`).
+
+    A link makes the browser's anonymous events the user's, but whether a stored row says so
+    depends on timing: events still queued when the link is written are attributed at ingest,
+    while rows stored before it keep ``user_id`` empty unless login's update reaches them (it
+    may not: a row that lands between the two, an update that fails after the link was saved).
+    Leaving out the linked visitors too means a left-out person's signed-out browsing counts
+    nowhere (training, trending, popular), however their rows were attributed: the same in
+    services and embedded mode. A visitor key only matches events with no user, so the
+    browser's later sign-ins as somebody else are not affected."""
+    users = sorted(int(key) for key in keys if key.isdigit())
+    linked: set[str] = set()
+    for start in range(0, len(users), 500):
+        linked.update(
+            f"v:{visitor_id}"
+            for visitor_id in VisitorLink.objects.filter(
+                user_id__in=users[start : start + 500]
+            ).values_list("visitor_id", flat=True)
+        )
+    return linked
 
 
 def confirmed_user_keys() -> set[str]:
