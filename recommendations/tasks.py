@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Task, shared_task
 
 from .conf import app_settings
 from .schedules import SKIPPED, claim_period
+
+if TYPE_CHECKING:  # imported where used: the worker's modules load only what their task needs
+    from .precompute.model_lists import Shard
 
 
 class OncePerPeriod(Task):
@@ -140,7 +143,7 @@ def precompute_shard(version_id: int | None, index: int, count: int) -> dict[str
     return _precompute(version_id, Shard(index, count))
 
 
-def _precompute(version_id: int | None, shard: Any = None) -> dict[str, int]:
+def _precompute(version_id: int | None, shard: Shard | None = None) -> dict[str, int]:
     from .models import ModelVersion
     from .precompute.model_lists import WHOLE, refresh_model_lists
 

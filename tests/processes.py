@@ -9,7 +9,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -90,6 +91,26 @@ def start_redis_server(port: int) -> subprocess.Popen:
         stop(process)
         raise RuntimeError(f"redis-server did not start on port {port}")
     return process
+
+
+@contextmanager
+def app_on_private_redis(settings) -> Iterator[tuple[int, subprocess.Popen]]:
+    """The app's Redis moved, for the block, to a private redis-server (its port and process,
+    for the test to stop or kill when it likes); killed and forgotten afterwards. ``settings``
+    is pytest-django's fixture, which restores the app's settings."""
+    from recommendations import redis_client
+
+    port = free_port()
+    server = start_redis_server(port)
+    settings.RECOMMENDATIONS = {
+        **settings.RECOMMENDATIONS,
+        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+    }
+    try:
+        yield port, server
+    finally:
+        stop(server, signal.SIGKILL)
+        redis_client.reset()
 
 
 def _pings(client) -> bool:

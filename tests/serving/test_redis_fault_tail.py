@@ -17,7 +17,7 @@ from recommendations import popularity, redis_client
 from recommendations.models import Event, EventKind
 from recommendations.serving import sources
 from recommendations.stores import get_store
-from tests.processes import free_port, start_redis_server, stop, wait_for
+from tests.processes import app_on_private_redis, stop, wait_for
 
 from .conftest import ids
 
@@ -27,18 +27,11 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def private_redis(settings):
     """The app's Redis on a redis-server of the test's own, killed by the test when it likes."""
-    port = free_port()
-    server = start_redis_server(port)
-    settings.RECOMMENDATIONS = {
-        **settings.RECOMMENDATIONS,
-        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-    }
     popularity._clear()
     try:
-        yield server
+        with app_on_private_redis(settings) as (_, server):
+            yield server
     finally:
-        stop(server, signal.SIGKILL)
-        redis_client.reset()
         popularity._clear()
         wait_for(lambda: not _refreshing())  # no query left running when the database is flushed
 

@@ -5,7 +5,6 @@ the shared server adds to the count."""
 
 from __future__ import annotations
 
-import signal
 from datetime import timedelta
 
 import pytest
@@ -20,7 +19,7 @@ from recommendations.models import Event, EventKind, Experiment, ExperimentVaria
 from recommendations.stores import get_store
 from recommendations.tracking import live
 from recommendations.tracking.records import EventRecord
-from tests.processes import free_port, start_redis_server, stop
+from tests.processes import app_on_private_redis
 
 from .conftest import ids
 from .test_degradation import URL, visitor_client
@@ -38,17 +37,8 @@ def _no_throttle(monkeypatch):
 
 @pytest.fixture
 def private_redis(settings):
-    port = free_port()
-    server = start_redis_server(port)
-    settings.RECOMMENDATIONS = {
-        **settings.RECOMMENDATIONS,
-        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-    }
-    try:
+    with app_on_private_redis(settings) as (port, _):
         yield redis.Redis(port=port)
-    finally:
-        stop(server, signal.SIGKILL)
-        redis_client.reset()
 
 
 class RoundTrips:
