@@ -43,7 +43,13 @@ def test_chunked_body_is_400_naming_the_body_and_the_connection_stays_usable(
     connection: http.client.HTTPConnection, products: list[Product], drain: Callable[[], Any]
 ) -> None:
     """runserver does not decode chunks: the app gets no body, and says so instead of a 500."""
-    connection.request("POST", EVENTS_URL, iter([batch(products)]), JSON, encode_chunked=True)
+    payload = batch(products)
+    # Headers and every chunk in one write: the server answers without reading the chunks and
+    # closes the connection, and a client still writing then would fail on a broken pipe.
+    connection.putrequest("POST", EVENTS_URL)
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Transfer-Encoding", "chunked")
+    connection.endheaders(b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload))
     status, body = answer(connection)
     assert status == 400, body
     assert body["errors"][0]["field"] == "body"
