@@ -273,6 +273,44 @@ class WrkResult:
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
+_GETS_SCRIPT = """
+local paths = {%(paths)s}
+local cookies = {%(cookies)s}
+local headers = {%(headers)s}
+local n = 0
+request = function()
+  n = n + 1
+  headers["Cookie"] = cookies[(n %% #cookies) + 1]
+  return wrk.format("GET", paths[(n %% #paths) + 1], headers)
+end
+"""
+
+
+def _lua_string(value: str) -> str:
+    if any(char in value for char in '"\\\n'):
+        raise ValueError(f"not a plain Lua string: {value!r}")
+    return f'"{value}"'
+
+
+def rotating_gets(
+    paths: list[str], cookies: list[str], headers: dict[str, str] | None = None, extra: str = ""
+) -> str:
+    """A wrk script whose n-th request GETs the n-th path with the n-th visitor's cookie (both
+    taken in turn) and ``headers``; ``extra`` is Lua appended to it (a ``done`` function)."""
+    return (
+        _GETS_SCRIPT
+        % {
+            "paths": ",".join(_lua_string(path) for path in paths),
+            "cookies": ",".join(_lua_string(cookie) for cookie in cookies),
+            "headers": ",".join(
+                f"[{_lua_string(name)}] = {_lua_string(value)}"
+                for name, value in (headers or {}).items()
+            ),
+        }
+        + extra
+    )
+
+
 def run_wrk(
     url: str,
     *,

@@ -66,27 +66,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import _services as svc  # noqa: E402
 
-BROWSER = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
 CUSTOMERS = 1900
 VISITORS = 500
 WORKERS = 2
 API = "/recommendations/api/recommendations/similar/?item={}"
 
-SCRIPT = """
-local paths = {%(paths)s}
-local cookies = {%(cookies)s}
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format("GET", paths[(n %% #paths) + 1], {
-    ["Cookie"] = cookies[(n %% #cookies) + 1],
-    ["User-Agent"] = "%(agent)s",
-    ["Accept"] = "text/html,application/json",
-  })
-end
+#: Counts the requests slower than the breaker's timeout (wrk's own summary stops at p99).
+SLOW_REQUESTS = """
 done = function(summary, latency, requests)
   local slow = 0
   for i = 1, #latency do
@@ -219,7 +205,11 @@ def get(url: str, cookie: str) -> tuple[int, float]:
     """Status and seconds of one request."""
     request = urllib.request.Request(
         url,
-        headers={"User-Agent": BROWSER, "Accept": "text/html,application/json", "Cookie": cookie},
+        headers={
+            "User-Agent": svc.BROWSER_AGENT,
+            "Accept": "text/html,application/json",
+            "Cookie": cookie,
+        },
     )
     started = time.perf_counter()
     try:
@@ -281,19 +271,18 @@ def main() -> None:
         cookies = [svc.signed_visitor_cookie(f"fa{v:030x}") for v in range(VISITORS)]
         timeout_s = float(app_settings.REDIS_TIMEOUT)
         retry_after_s = float(app_settings.REDIS_RETRY_AFTER)
-        cookie_list = ",".join(f'"{c}"' for c in cookies)
         targets = {
             "product page": [f"/products/{pk}/" for pk in pks],
             "similar API": [API.format(pk) for pk in pks],
         }
 
         def script(target: str) -> str:
-            return SCRIPT % {
-                "paths": ",".join(f'"{p}"' for p in targets[target]),
-                "cookies": cookie_list,
-                "agent": BROWSER,
-                "slow_us": int(timeout_s * 1_000_000),
-            }
+            return svc.rotating_gets(
+                targets[target],
+                cookies,
+                {"User-Agent": svc.BROWSER_AGENT, "Accept": "text/html,application/json"},
+                extra=SLOW_REQUESTS % {"slow_us": int(timeout_s * 1_000_000)},
+            )
 
         rows: dict[tuple[str, str], svc.WrkResult] = {}
         firsts: dict[str, float] = {}

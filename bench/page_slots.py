@@ -1,6 +1,6 @@
 """Recommendation blocks on a storefront page: the product page with three blocks vs without them.
 
-Command:  .venv/bin/python bench/page_slots.py [--seconds 10] [--rounds 3]
+Command:  .venv/bin/python bench/page_slots.py [--seconds 5] [--rounds 8]
 Data:     200 generated products in 10 categories (recommendations_bench database), a precomputed
           "similar" and "also-viewed" list of 30 items per product, trending counters, and 500
           returning visitors whose live recent items (5 each) are in Redis.
@@ -14,8 +14,10 @@ renders it with three blocks by the ``{% recommendations %}`` template tag, as a
 would ("similar" and "also-viewed" for the product, "recently-viewed" for the visitor);
 ``?blocks=0`` renders the same page without them (``shop/views.py``, ``templates/shop/bench/``).
 The anonymous product blocks are shared fragments in the cache, as in production; the
-recently-viewed block is computed for each request. Rounds alternate plain / blocks so drift in
-the machine affects both arms alike; the medians are compared.
+recently-viewed block is computed for each request. Each round runs both arms back to back, in
+an order that alternates between rounds, so drift in the machine affects both alike; the ratio is
+the geometric mean of the per-round ratios and the added p50 the mean of the per-round
+differences, each with a 95 % Student's t interval (the table shows medians).
 """
 
 from __future__ import annotations
@@ -28,15 +30,6 @@ import statistics
 import _services as svc
 from serving import prepare as prepare_visitors
 
-SCRIPT = """
-local cookies = {%(cookies)s}
-local paths = {%(paths)s}
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format("GET", paths[(n %% #paths) + 1], {["Cookie"] = cookies[(n %% #cookies) + 1]})
-end
-"""
 ARMS = {"plain": "0", "blocks": "3"}
 #: Products the load walks over (a shop's pages are not equally popular; the fragment cache then
 #: holds what a real one would).
@@ -45,8 +38,8 @@ PAGES = 100
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--visitors", type=int, default=500)
     args = parser.parse_args()
 
@@ -56,12 +49,10 @@ def main() -> None:
     svc.reset_stream()
     cookies = prepare_visitors(pks, args.visitors)
     svc.precompute_related(pks, "also-viewed")
-    cookie_list = ",".join(f'"{c}"' for c in cookies)
     pages = random.Random(5).sample(pks, PAGES)
 
     def script(arm: str) -> str:
-        paths = ",".join(f'"/products/{pk}/?blocks={ARMS[arm]}"' for pk in pages)
-        return SCRIPT % {"cookies": cookie_list, "paths": paths}
+        return svc.rotating_gets([f"/products/{pk}/?blocks={ARMS[arm]}" for pk in pages], cookies)
 
     results: dict[str, dict[str, list[svc.WrkResult]]] = {
         "throughput": {arm: [] for arm in ARMS},
@@ -74,9 +65,10 @@ def main() -> None:
         refresh_popularity()
         for arm in ARMS:  # warm-up: templates compiled, catalogue copy and fragments filled
             svc.run_wrk(base, seconds=3, connections=16, script=script(arm))
-        for _ in range(args.rounds):
+        for round_ in range(args.rounds):
+            order = list(ARMS) if round_ % 2 == 0 else list(reversed(ARMS))
             for kind, connections in (("throughput", 16), ("latency", 2)):
-                for arm in ARMS:
+                for arm in order:
                     result = svc.run_wrk(
                         base, seconds=args.seconds, connections=connections, script=script(arm)
                     )
@@ -91,15 +83,21 @@ def main() -> None:
     def med(kind: str, arm: str, attr: str) -> float:
         return statistics.median(getattr(r, attr) for r in results[kind][arm])
 
+    def values(kind: str, arm: str, attr: str) -> list[float]:
+        return [getattr(r, attr) for r in results[kind][arm]]
+
+    ratio = svc.paired_ratio(
+        values("throughput", "blocks", "requests_per_s"),
+        values("throughput", "plain", "requests_per_s"),
+    )
+    added = svc.paired_difference(
+        values("latency", "blocks", "p50_ms"), values("latency", "plain", "p50_ms")
+    )
     figures = {
-        "throughput_ratio": round(
-            med("throughput", "blocks", "requests_per_s")
-            / med("throughput", "plain", "requests_per_s"),
-            3,
-        ),
-        "p50_added_ms": round(
-            med("latency", "blocks", "p50_ms") - med("latency", "plain", "p50_ms"), 3
-        ),
+        "throughput_ratio": round(ratio.estimate, 3),
+        "p50_added_ms": round(added.estimate, 3),
+        "throughput_ratio_ci95": [round(ratio.low, 3), round(ratio.high, 3)],
+        "p50_added_ms_ci95": [round(added.low, 3), round(added.high, 3)],
         "blocks_rps": round(med("throughput", "blocks", "requests_per_s"), 1),
         "plain_rps": round(med("throughput", "plain", "requests_per_s"), 1),
         "p99_added_ms": round(
@@ -118,10 +116,8 @@ def main() -> None:
             f"{label:<26}{med('throughput', arm, 'requests_per_s'):>14.1f}"
             f"{med('latency', arm, 'p50_ms'):>14.2f}{med('latency', arm, 'p99_ms'):>14.2f}"
         )
-    print(
-        f"throughput ratio: {figures['throughput_ratio']:.3f}; "
-        f"added p50 (c=2): {figures['p50_added_ms']:.3f} ms"
-    )
+    print(f"throughput ratio (c=16): {ratio.format()}")
+    print(f"added p50 (c=2): {added.format(unit=' ms')}")
     print(json.dumps(figures))
 
 

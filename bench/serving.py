@@ -27,15 +27,6 @@ import statistics
 
 import _services as svc
 
-SCRIPT = """
-local cookies = {%(cookies)s}
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format("GET", "%(path)s", {["Cookie"] = cookies[(n %% #cookies) + 1]})
-end
-"""
-
 
 def prepare(pks: list[int], visitors: int) -> list[str]:
     """Precomputed lists, live state and visitor cookies; returns the cookies."""
@@ -72,14 +63,13 @@ def main() -> None:
     pks = svc.ensure_products()
     svc.reset_stream()
     cookies = prepare(pks, args.visitors)
-    cookie_list = ",".join(f'"{c}"' for c in cookies)
     paths = {
         "bare": "/api/health/",
         "for-you": "/recommendations/api/recommendations/for-you/?limit=8",
     }
 
     def script(arm: str) -> str:
-        return SCRIPT % {"cookies": cookie_list, "path": paths[arm]}
+        return svc.rotating_gets([paths[arm]], cookies)
 
     results: dict[str, list[svc.WrkResult]] = {"bare": [], "for-you": []}
     env = {"RECOMMENDATIONS_THROTTLE_RATE": "", "BEACON_THROTTLE_RATE": ""}

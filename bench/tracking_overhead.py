@@ -33,18 +33,6 @@ import time
 import _services as svc
 from serving import prepare as prepare_visitors
 
-SCRIPT = """
-local paths = {%(paths)s}
-local suffix = "%(suffix)s"
-local cookies = {%(cookies)s}
-local n = 0
-request = function()
-  n = n + 1
-  local headers = {["Cookie"] = cookies[(n %% #cookies) + 1], ["User-Agent"] = "%(agent)s"}
-  return wrk.format("GET", paths[(n %% #paths) + 1] .. suffix, headers)
-end
-"""
-
 
 def _settled_count(model) -> int:
     """Rows once the consumer has stored what was sent so far (no change for a second)."""
@@ -56,6 +44,23 @@ def _settled_count(model) -> int:
         count = now
         time.sleep(1.0)
     return count
+
+
+def _wait_until_drained(timeout: float = 120.0) -> None:
+    """Until the consumer group has read and acknowledged every message on the stream."""
+    from recommendations import redis_client
+    from recommendations.tracking.ingest import group_name
+    from recommendations.tracking.sinks import stream_key
+
+    client = redis_client.get_redis(timeout=5)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        groups = {g["name"].decode(): g for g in client.xinfo_groups(stream_key())}
+        group = groups.get(group_name())
+        if group is not None and group["lag"] == 0 and group["pending"] == 0:
+            return
+        time.sleep(0.5)
+    raise SystemExit("the consumer did not drain the stream")
 
 
 def main() -> None:
@@ -78,19 +83,15 @@ def main() -> None:
     svc.django_setup()
     pks = svc.ensure_products()
     svc.reset_stream()
-    cookies = ",".join(f'"{cookie}"' for cookie in prepare_visitors(pks, 500))
-    paths = ",".join(f'"/products/{pk}/"' for pk in pks)
+    cookies = prepare_visitors(pks, 500)
 
     from recommendations.models import Event
 
     def script_for(arm: str) -> str:
         suffix = "?track=0" if arm == "off" else ""
-        return SCRIPT % {
-            "paths": paths,
-            "suffix": suffix,
-            "cookies": cookies,
-            "agent": svc.BROWSER_AGENT,
-        }
+        return svc.rotating_gets(
+            [f"/products/{pk}/{suffix}" for pk in pks], cookies, {"User-Agent": svc.BROWSER_AGENT}
+        )
 
     results: dict[tuple[str, str], list[svc.WrkResult]] = {
         (load, arm): [] for load in loads for arm in ("off", "on")
@@ -128,7 +129,13 @@ def main() -> None:
             measure("throughput", arm, 3)
         for samples in cpu_ms.values():
             samples.clear()
-        before = _settled_count(Event)
+        if args.consumer_after:
+            # What the preparation and the warm-up queued is stored now, so not counted below.
+            with svc.consumer(cpus=client_cpus):
+                _wait_until_drained()
+                before = _settled_count(Event)
+        else:
+            before = _settled_count(Event)
         for round_ in range(args.rounds):
             order = ("off", "on") if round_ % 2 == 0 else ("on", "off")
             for load in loads:
