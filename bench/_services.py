@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DB_NAME = "recommendations_bench"
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Database 13: `make test`'s two workers use 15 and 14 (tests/parallel.py).
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 
 
@@ -287,7 +288,7 @@ end
 
 
 def _lua_string(value: str) -> str:
-    if any(char in value for char in '"\\\n'):
+    if any(char in value for char in '"\\\r\n'):
         raise ValueError(f"not a plain Lua string: {value!r}")
     return f'"{value}"'
 

@@ -57,7 +57,7 @@ def _wait_until_drained(timeout: float = 120.0) -> None:
     while time.monotonic() < deadline:
         groups = {g["name"].decode(): g for g in client.xinfo_groups(stream_key())}
         group = groups.get(group_name())
-        if group is not None and group["lag"] == 0 and group["pending"] == 0:
+        if group is not None and group.get("lag") == 0 and group["pending"] == 0:
             return
         time.sleep(0.5)
     raise SystemExit("the consumer did not drain the stream")

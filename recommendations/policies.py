@@ -154,14 +154,16 @@ def _person_keys(user_id: int | None, visitor_id: str) -> set[str]:
 
 def excluded_order_ids() -> set[str]:
     """Order ids (as text) whose purchases must not train: orders staff confirmed as fraud,
-    and every order of the people confirmed (:func:`confirmed_user_keys`), so that fake
-    accounts' baskets do not make bought-together pairs (baskets carry no user)."""
+    and every order of the people confirmed (:func:`confirmed_user_keys`) and of the browsers
+    linked to them (:func:`linked_visitor_keys`), so that fake accounts' baskets do not make
+    bought-together pairs (baskets carry no user)."""
     orders = set(
         RiskAssessment.objects.filter(
             subject=RiskSubject.ORDER, status=ReviewStatus.CONFIRMED
         ).values_list("key", flat=True)
     )
     people = confirmed_user_keys()
+    people |= linked_visitor_keys(people)  # their browsers' guest orders too
     users = sorted(int(key) for key in people if key.isdigit())
     visitors = sorted(key[2:] for key in people if key.startswith("v:"))
     for start in range(0, max(len(users), len(visitors)), 500):

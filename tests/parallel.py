@@ -10,17 +10,25 @@ configured database, ``gw1`` takes the one below it, and so on.
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
 
 def worker_redis_url(url: str, worker: str) -> str:
+    """``url`` with the database ``worker`` uses; a ``db`` query parameter wins over the path,
+    as in redis-py (and is the only way a ``unix://`` URL names one)."""
     index = int(worker.removeprefix("gw"))
     parts = urlsplit(url)
-    database = int(parts.path.strip("/") or 0)
+    query = dict(parse_qsl(parts.query))
+    named = query.get("db") or ("" if parts.scheme == "unix" else parts.path.strip("/")) or "0"
+    if not named.isdigit():
+        raise pytest.UsageError(f"{url} names no Redis database number")
+    database = int(named)
     if index > database:
         raise pytest.UsageError(f"{url} leaves no Redis database for xdist worker {worker}")
+    if "db" in query or parts.scheme == "unix":
+        return f"{url.split('?', 1)[0]}?{urlencode({**query, 'db': database - index})}"
     return urlunsplit(parts._replace(path=f"/{database - index}"))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 
+from django.utils import translation
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
@@ -39,7 +40,12 @@ def reason_text(reason: Reason, items: Mapping[str, ItemInfo], language: str | N
 @functools.lru_cache(maxsize=4096)
 def _translated(kind: ReasonKind, about: str, language: str | None) -> str:
     """The text of a reason of ``kind`` about ``about`` (an item's title or a category name) in
-    ``language``, the request's active language (translated by ``gettext``, which reads it)."""
+    ``language`` (``None``: untranslated)."""
+    with translation.override(language):
+        return _text(kind, about)
+
+
+def _text(kind: ReasonKind, about: str) -> str:
     if kind in ITEM_REASONS:
         title = about
         if kind is ReasonKind.BECAUSE_VIEWED:

@@ -76,5 +76,7 @@ def _lock_path() -> Path:
     name = str(connection.settings_dict["NAME"])
     if name and not name.startswith((":memory:", "file:")) and Path(name).parent.is_dir():
         return Path(f"{name}.training-lock")
-    digest = hashlib.blake2s(f"{name}:{os.getpid()}".encode(), digest_size=8).hexdigest()
+    if connection.creation.is_in_memory_db(name):  # type: ignore[attr-defined]  # SQLite's creation
+        name = f"{name}:{os.getpid()}"
+    digest = hashlib.blake2s(name.encode(), digest_size=8).hexdigest()
     return Path(tempfile.gettempdir()) / f"recommendations-{digest}.training-lock"

@@ -168,3 +168,40 @@ def test_confirming_shills_takes_their_boost_off_the_live_trending_counters(
             review.confirm(assessment, staff, DecisionReason.SHILLING)
 
     assert "777" not in [item for item, _ in sources.trending(3)]
+
+
+def test_a_left_out_persons_other_browsers_and_their_guest_orders_go_with_them(django_user_model):
+    """A browser linked to a left-out account is the same person's: its signed-out events and
+    its guest orders are left out however their rows were attributed; others' are not."""
+    from recommendations.models import VisitorLink
+    from recommendations.models.quarantine import QuarantinedVisitor
+
+    bursting = django_user_model.objects.create_user(username="bursting")
+    faker = django_user_model.objects.create_user(username="faker")
+    honest = django_user_model.objects.create_user(username="honest")
+    QuarantinedVisitor.objects.create(visitor_id="burst-browser", user=bursting)
+    VisitorLink.objects.create(visitor_id="bursting-home", user=bursting)
+    VisitorLink.objects.create(visitor_id="faker-home", user=faker)
+    VisitorLink.objects.create(visitor_id="honest-home", user=honest)
+    RiskAssessment.objects.create(
+        subject=RiskSubject.ORDER,
+        key="o-1",
+        user=faker,
+        score=90,
+        level="high",
+        scored_at=timezone.now(),
+        status=ReviewStatus.CONFIRMED,
+        decision_reason=DecisionReason.CARD_TESTING,
+    )
+    for visitor, order in (("faker-home", "o-2"), ("honest-home", "o-3")):
+        Event.objects.create(
+            kind=EventKind.PURCHASE, item_id="7", visitor_id=visitor, context={"order": order}
+        )
+
+    catalog = get_catalog()
+    users = catalog.excluded_users()
+    assert {"v:burst-browser", "v:bursting-home", "v:faker-home"} <= users
+    assert "v:honest-home" not in users
+    orders = catalog.excluded_orders()
+    assert {"o-1", "o-2"} <= orders
+    assert "o-3" not in orders

@@ -20,9 +20,11 @@ def test_two_processes_with_in_memory_databases_do_not_hold_each_others_lease():
         read, write = os.pipe()
         child = os.fork()
         if child == 0:  # another process, with a database of its own (as a parallel test worker)
-            with training_lease() as child_held:
-                os.write(write, b"1" if child_held else b"0")
-            os._exit(0)
+            try:
+                with training_lease() as child_held:
+                    os.write(write, b"1" if child_held else b"0")
+            finally:
+                os._exit(0)  # never back into the test session
         os.close(write)
         answer = os.read(read, 1)
         os.waitpid(child, 0)
