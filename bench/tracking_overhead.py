@@ -47,17 +47,13 @@ def _settled_count(model) -> int:
 
 
 def _wait_until_drained(timeout: float = 120.0) -> None:
-    """Until the consumer group has read and acknowledged every message on the stream."""
-    from recommendations import redis_client
-    from recommendations.tracking.ingest import group_name
-    from recommendations.tracking.sinks import stream_key
+    """Until the consumer group has read and acknowledged every message on the stream (the
+    admin dashboard's backlog)."""
+    from recommendations.monitoring.pipeline import stream_health
 
-    client = redis_client.get_redis(timeout=5)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        groups = {g["name"].decode(): g for g in client.xinfo_groups(stream_key())}
-        group = groups.get(group_name())
-        if group is not None and group.get("lag") == 0 and group["pending"] == 0:
+        if stream_health().backlog == 0:
             return
         time.sleep(0.5)
     raise SystemExit("the consumer did not drain the stream")

@@ -94,10 +94,13 @@ def start_redis_server(port: int) -> subprocess.Popen:
 
 
 @contextmanager
-def app_on_private_redis(settings) -> Iterator[tuple[int, subprocess.Popen]]:
+def app_on_private_redis(
+    settings, **app_settings: object
+) -> Iterator[tuple[int, subprocess.Popen]]:
     """The app's Redis moved, for the block, to a private redis-server (its port and process,
-    for the test to stop or kill when it likes); killed and forgotten afterwards. ``settings``
-    is pytest-django's fixture, which restores the app's settings."""
+    for the test to stop, hang or kill when it likes); killed and forgotten afterwards.
+    ``settings`` is pytest-django's fixture, which restores the app's settings;
+    ``app_settings`` are more of them (``REDIS_TIMEOUT=0.2``)."""
     from recommendations import redis_client
 
     port = free_port()
@@ -105,6 +108,7 @@ def app_on_private_redis(settings) -> Iterator[tuple[int, subprocess.Popen]]:
     settings.RECOMMENDATIONS = {
         **settings.RECOMMENDATIONS,
         "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        **app_settings,
     }
     try:
         yield port, server

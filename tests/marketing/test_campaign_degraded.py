@@ -8,7 +8,7 @@ from django.db import OperationalError, connection
 
 from recommendations import redis_client
 from recommendations.marketing.campaigns.live import clear_cache
-from tests.processes import free_port, start_redis_server, stop
+from tests.processes import app_on_private_redis, stop
 
 from .campaign_support import (
     URL,
@@ -67,15 +67,7 @@ def test_with_the_database_away_and_nothing_read_yet_there_is_no_campaign():
 def test_with_redis_away_the_cap_is_counted_in_the_process(
     settings, django_capture_on_commit_callbacks
 ):
-    port = free_port()
-    server = start_redis_server(port)
-    try:
-        settings.RECOMMENDATIONS = {
-            **settings.RECOMMENDATIONS,
-            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-            "REDIS_TIMEOUT": 0.2,
-            "REDIS_RETRY_AFTER": 60,
-        }
+    with app_on_private_redis(settings, REDIS_TIMEOUT=0.2, REDIS_RETRY_AFTER=60) as (_, server):
         campaign("capped", priority=5, frequency_cap=3)
         campaign("next", priority=1)
         client = visitor_client(visitor_id(3))
@@ -87,6 +79,3 @@ def test_with_redis_away_the_cap_is_counted_in_the_process(
             page = client.get("/")
         assert page.status_code == 200 and "next headline" in page.content.decode()
         assert not redis_client.available()
-    finally:
-        stop(server)
-        redis_client.reset()

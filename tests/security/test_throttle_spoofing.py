@@ -114,16 +114,9 @@ def test_a_hung_redis_costs_the_throttle_one_timeout_not_one_per_request(limit_o
     import signal
 
     from recommendations import redis_client
-    from tests.processes import free_port, start_redis_server, stop
+    from tests.processes import app_on_private_redis
 
-    port = free_port()
-    server = start_redis_server(port)
-    try:
-        settings.RECOMMENDATIONS = {
-            **settings.RECOMMENDATIONS,
-            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-            "REDIS_TIMEOUT": 0.1,
-        }
+    with app_on_private_redis(settings, REDIS_TIMEOUT=0.1) as (_, server):
         limit_of("5/min")
         client = Client()
         assert client.get(URL).status_code == 200
@@ -134,7 +127,3 @@ def test_a_hung_redis_costs_the_throttle_one_timeout_not_one_per_request(limit_o
         assert not redis_client.available()  # the breaker is open: the next requests skip Redis
         for _ in range(10):
             assert client.get(URL).status_code == 200  # counted nowhere, served
-    finally:
-        server.send_signal(signal.SIGCONT)
-        stop(server)
-        redis_client.reset()

@@ -9,21 +9,13 @@ import time
 import pytest
 
 from recommendations import redis_client
-from tests.processes import free_port, start_redis_server, stop, wait_for
+from tests.processes import app_on_private_redis, wait_for
 
 pytestmark = [pytest.mark.services]
 
 
 def test_a_hung_redis_is_probed_off_the_request_path(settings):
-    port = free_port()
-    server = start_redis_server(port)
-    try:
-        settings.RECOMMENDATIONS = {
-            **settings.RECOMMENDATIONS,
-            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-            "REDIS_TIMEOUT": 0.2,
-            "REDIS_RETRY_AFTER": 0.3,
-        }
+    with app_on_private_redis(settings, REDIS_TIMEOUT=0.2, REDIS_RETRY_AFTER=0.3) as (_, server):
         assert redis_client.get_redis().ping()
         server.send_signal(signal.SIGSTOP)
         redis_client.mark_down()  # as the first request that met the timeout does
@@ -36,7 +28,3 @@ def test_a_hung_redis_is_probed_off_the_request_path(settings):
         assert not redis_client.available()
         server.send_signal(signal.SIGCONT)
         assert wait_for(redis_client.available, timeout=5)
-    finally:
-        server.send_signal(signal.SIGCONT)
-        stop(server)
-        redis_client.reset()
